@@ -65,7 +65,7 @@ struct Graph {
   std::vector<ValueInfo> inputs;   // excludes initializers
   std::vector<ValueInfo> outputs;
   std::vector<ValueInfo> value_info;
-  std::map<std::string, Tensor> initializers;  // includes Constant nodes folded by the loader
+  std::map<std::string, Tensor> initializers;  // Constant nodes stay nodes; the planner folds them
   std::string doc_string;
 
   const ValueInfo* find_input(const std::string& name) const;

@@ -1,0 +1,69 @@
+// A Plan is a graph specialised to one set of input shapes: kernels prepared in order, constants
+// folded, and every intermediate tensor given a fixed offset in one preallocated arena.
+#pragma once
+
+#include <pthreadpool.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/kernel.h"
+#include "tinyq/session.h"
+
+namespace tinyq::runtime {
+
+// What the planner is told about each graph input.
+struct InputBinding {
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  const Tensor* value = nullptr;  // set for value-keyed inputs (their value fixes the plan)
+};
+
+class Plan {
+ public:
+  // Builds a plan. When a kernel needs the value of tensors that depend on graph inputs not yet
+  // value-keyed, returns an error and sets `*needs_value` for those inputs.
+  static Result<std::unique_ptr<Plan>> build(const ir::Model& model, std::span<const InputBinding> inputs,
+                                             kernels::KernelImpl impl, std::vector<bool>* needs_value);
+
+  // Runs with borrowed inputs; writes the graph outputs into `outputs` (shapes already checked).
+  void run(std::span<const void* const> inputs, std::span<void* const> outputs, pthreadpool_t pool);
+
+  const std::vector<kernels::TensorInfo>& output_infos() const { return output_infos_; }
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t num_steps() const { return steps_.size(); }
+
+ private:
+  enum class SlotKind { kInput, kConstant, kArena };
+  struct Slot {
+    SlotKind kind = SlotKind::kArena;
+    DType dtype = DType::kUndefined;
+    Shape shape;
+    size_t bytes = 0;
+    size_t offset = 0;     // kArena
+    int input_index = -1;  // kInput
+    const Tensor* constant = nullptr;
+  };
+  struct Step {
+    std::unique_ptr<kernels::Kernel> kernel;
+    uint32_t first_arg = 0;  // into arg_slots_ / arg_ptrs_: inputs then outputs
+    uint32_t num_inputs = 0;
+    uint32_t num_outputs = 0;
+    size_t scratch_offset = 0;
+  };
+
+  std::vector<Slot> slots_;
+  std::vector<Step> steps_;
+  std::vector<int> arg_slots_;                 // slot per kernel argument; -1 = omitted
+  std::vector<void*> arg_ptrs_;                // resolved per run
+  std::vector<std::unique_ptr<Tensor>> folded_;  // constants computed at plan time
+  std::vector<int> output_slots_;
+  std::vector<kernels::TensorInfo> output_infos_;
+  size_t arena_bytes_ = 0;
+  std::unique_ptr<std::byte, void (*)(void*)> arena_{nullptr, nullptr};
+};
+
+}  // namespace tinyq::runtime

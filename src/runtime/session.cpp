@@ -1,0 +1,251 @@
+#include "tinyq/session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+
+#include "ir/graph.h"
+#include "onnx/onnx_io.h"
+#include "runtime/plan.h"
+
+namespace tinyq {
+
+std::string TensorSpec::shape_string() const {
+  if (!has_shape) return "[?]";
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) out += ",";
+    out += dims[i] >= 0 ? std::to_string(dims[i]) : (symbols[i].empty() ? "?" : symbols[i]);
+  }
+  return out + "]";
+}
+
+namespace {
+
+TensorSpec spec_of(const ir::ValueInfo& v) {
+  TensorSpec s;
+  s.name = v.name;
+  s.dtype = v.dtype;
+  s.has_shape = v.has_shape;
+  for (const auto& d : v.dims) {
+    s.dims.push_back(d.is_fixed() ? d.value : -1);
+    s.symbols.push_back(d.symbol);
+  }
+  return s;
+}
+
+// Re-plans after a kernel asks for an input's value; bounded by the number of graph inputs.
+constexpr int kMaxPlanAttempts = 64;
+
+}  // namespace
+
+struct Session::Impl {
+  ir::Model model;
+  std::string name;
+  SessionOptions options;
+  std::vector<TensorSpec> inputs;
+  std::vector<TensorSpec> outputs;
+  std::vector<bool> value_keyed;
+  pthreadpool_t pool = nullptr;
+  std::mutex mu;  // plans are single-run objects; one run at a time per session for now
+
+  struct Cached {
+    std::vector<DType> dtypes;
+    std::vector<Shape> shapes;
+    std::vector<Tensor> key_values;  // values of value-keyed inputs (empty Tensor otherwise)
+    std::unique_ptr<runtime::Plan> plan;
+  };
+  std::vector<Cached> plans;  // most recently used first
+
+  ~Impl() {
+    if (pool) pthreadpool_destroy(pool);
+  }
+
+  Status check_inputs(std::span<const TensorView> in) const {
+    if (in.size() != inputs.size())
+      return Status::invalid_argument("model '" + name + "' takes " + std::to_string(inputs.size()) + " inputs, got " +
+                                      std::to_string(in.size()));
+    for (size_t i = 0; i < in.size(); ++i) {
+      const TensorSpec& s = inputs[i];
+      const TensorView& v = in[i];
+      if (v.dtype != s.dtype)
+        return Status::invalid_argument("input '" + s.name + "': expected " + dtype_name(s.dtype) + ", got " +
+                                        dtype_name(v.dtype));
+      Shape shape(v.shape.begin(), v.shape.end());
+      for (int64_t d : shape)
+        if (d < 0) return Status::invalid_argument("input '" + s.name + "': negative dimension in " + shape_str(shape));
+      if (!s.has_shape) continue;
+      bool ok = shape.size() == s.dims.size();
+      for (size_t d = 0; ok && d < shape.size(); ++d)
+        if (s.dims[d] >= 0 && s.dims[d] != shape[d]) ok = false;
+      if (!ok)
+        return Status::invalid_argument("input '" + s.name + "': expected shape " + s.shape_string() + ", got " +
+                                        shape_str(shape));
+      if (!v.data && shape_numel(shape) > 0) return Status::invalid_argument("input '" + s.name + "': no data");
+    }
+    return Status::ok();
+  }
+
+  bool matches(const Cached& c, std::span<const TensorView> in) const {
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (c.dtypes[i] != in[i].dtype) return false;
+      if (!std::equal(c.shapes[i].begin(), c.shapes[i].end(), in[i].shape.begin(), in[i].shape.end())) return false;
+      if (value_keyed[i] && std::memcmp(c.key_values[i].raw(), in[i].data, c.key_values[i].nbytes()) != 0) return false;
+    }
+    return true;
+  }
+
+  Result<runtime::Plan*> plan_for(std::span<const TensorView> in) {
+    for (size_t p = 0; p < plans.size(); ++p)
+      if (matches(plans[p], in)) {
+        if (p) std::rotate(plans.begin(), plans.begin() + p, plans.begin() + p + 1);
+        return plans.front().plan.get();
+      }
+    kernels::KernelImpl impl = options.reference_kernels ? kernels::KernelImpl::kReference : kernels::KernelImpl::kFast;
+    for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
+      Cached c;
+      std::vector<runtime::InputBinding> bindings(in.size());
+      c.key_values.resize(in.size());
+      for (size_t i = 0; i < in.size(); ++i) {
+        c.dtypes.push_back(in[i].dtype);
+        c.shapes.emplace_back(in[i].shape.begin(), in[i].shape.end());
+        bindings[i].dtype = in[i].dtype;
+        bindings[i].shape = c.shapes.back();
+        if (value_keyed[i]) {
+          Tensor t(in[i].dtype, c.shapes.back());
+          if (t.nbytes()) std::memcpy(t.raw(), in[i].data, t.nbytes());
+          c.key_values[i] = t;
+          bindings[i].value = &c.key_values[i];
+        }
+      }
+      std::vector<bool> before = value_keyed;
+      auto built = runtime::Plan::build(model, bindings, impl, &value_keyed);
+      if (!built.is_ok()) {
+        if (value_keyed != before) continue;  // a kernel needs an input's value: plan on it
+        return built.status().with_context("model '" + name + "'");
+      }
+      c.plan = std::move(built).value();
+      plans.insert(plans.begin(), std::move(c));
+      if (plans.size() > std::max<size_t>(options.max_cached_plans, 1)) plans.pop_back();
+      return plans.front().plan.get();
+    }
+    return Status::internal("model '" + name + "': planning did not converge");
+  }
+
+  Status run_into(std::span<const TensorView> in, std::span<Tensor> out) {
+    TINYQ_RETURN_IF_ERROR(check_inputs(in));
+    if (out.size() != outputs.size())
+      return Status::invalid_argument("model '" + name + "' has " + std::to_string(outputs.size()) + " outputs, got " +
+                                      std::to_string(out.size()) + " buffers");
+    std::lock_guard<std::mutex> lock(mu);
+    TINYQ_ASSIGN_OR_RETURN(runtime::Plan * plan, plan_for(in));
+    const auto& infos = plan->output_infos();
+    void* out_ptrs[16];
+    std::vector<void*> many;
+    void** optr = out_ptrs;
+    if (out.size() > 16) {
+      many.resize(out.size());
+      optr = many.data();
+    }
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i].dtype() != infos[i].dtype || out[i].shape() != infos[i].shape)
+        return Status::invalid_argument("output '" + outputs[i].name + "': buffer is " + dtype_name(out[i].dtype()) +
+                                        shape_str(out[i].shape()) + ", the run produces " + dtype_name(infos[i].dtype) +
+                                        shape_str(infos[i].shape));
+      optr[i] = out[i].raw();
+    }
+    const void* in_ptrs[16];
+    std::vector<const void*> many_in;
+    const void** iptr = in_ptrs;
+    if (in.size() > 16) {
+      many_in.resize(in.size());
+      iptr = many_in.data();
+    }
+    for (size_t i = 0; i < in.size(); ++i) iptr[i] = in[i].data;
+    plan->run({iptr, in.size()}, {optr, out.size()}, pool);
+    return Status::ok();
+  }
+
+  Result<std::vector<Tensor>> allocate(std::span<const TensorView> in) {
+    TINYQ_RETURN_IF_ERROR(check_inputs(in));
+    std::lock_guard<std::mutex> lock(mu);
+    TINYQ_ASSIGN_OR_RETURN(runtime::Plan * plan, plan_for(in));
+    std::vector<Tensor> out;
+    for (const auto& info : plan->output_infos()) out.emplace_back(info.dtype, info.shape);
+    return out;
+  }
+};
+
+Session::Session(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Session::~Session() = default;
+
+Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::string& display_name,
+                                                  const SessionOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->name = display_name;
+  impl->options = options;
+  for (const auto& v : model.graph.inputs) impl->inputs.push_back(spec_of(v));
+  for (const auto& v : model.graph.outputs) impl->outputs.push_back(spec_of(v));
+  impl->value_keyed.assign(impl->inputs.size(), false);
+  impl->model = std::move(model);
+  // Every op must have a kernel: an unknown op is a load-time error, never a run-time surprise.
+  for (const auto& node : impl->model.graph.nodes)
+    if (!kernels::find_kernel(node.domain, node.op_type))
+      return Status::unsupported("model '" + display_name + "': " + node.describe() + ": op " +
+                                 (node.domain.empty() ? "" : node.domain + ".") + node.op_type +
+                                 " is not supported by tinyq");
+  if (options.threads > 1) impl->pool = pthreadpool_create(static_cast<size_t>(options.threads));
+  // Trial plan with every symbolic dimension at 1: surfaces unsupported attributes and dtypes at
+  // load time. Shape errors may be specific to batch 1, so only 'unsupported' fails the load.
+  bool all_known = true;
+  std::vector<Tensor> trial;
+  std::vector<TensorView> views;
+  for (const auto& s : impl->inputs) {
+    if (!s.has_shape) { all_known = false; break; }
+    Shape shape;
+    for (int64_t d : s.dims) shape.push_back(d >= 0 ? d : 1);
+    trial.emplace_back(s.dtype, shape);
+  }
+  if (all_known) {
+    for (const auto& t : trial) views.push_back(TensorView::of(t));
+    auto planned = impl->plan_for(views);
+    if (!planned.is_ok() && planned.status().code() == StatusCode::kUnsupported) return planned.status();
+    // The batch-1 plan stays cached; a failed trial leaves nothing behind.
+  }
+  return std::unique_ptr<Session>(new Session(std::move(impl)));
+}
+
+Result<std::unique_ptr<Session>> Session::from_bytes(const void* bytes, size_t size, const std::string& base_dir,
+                                                     const std::string& display_name, const SessionOptions& options) {
+  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::parse_model(bytes, size, base_dir, display_name));
+  return from_ir(std::move(model), display_name, options);
+}
+
+Result<std::unique_ptr<Session>> Session::open(const std::string& path, const SessionOptions& options) {
+  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::load_model(path));
+  return from_ir(std::move(model), path, options);
+}
+
+const std::string& Session::name() const { return impl_->name; }
+const std::vector<TensorSpec>& Session::inputs() const { return impl_->inputs; }
+const std::vector<TensorSpec>& Session::outputs() const { return impl_->outputs; }
+int64_t Session::opset() const { return impl_->model.opset(); }
+
+Result<std::vector<Tensor>> Session::run(std::span<const Tensor> inputs) {
+  std::vector<TensorView> views;
+  for (const auto& t : inputs) views.push_back(TensorView::of(t));
+  TINYQ_ASSIGN_OR_RETURN(std::vector<Tensor> out, impl_->allocate(views));
+  TINYQ_RETURN_IF_ERROR(impl_->run_into(views, out));
+  return out;
+}
+
+Status Session::run_into(std::span<const TensorView> inputs, std::span<Tensor> outputs) {
+  return impl_->run_into(inputs, outputs);
+}
+
+Result<std::vector<Tensor>> Session::allocate_outputs(std::span<const TensorView> inputs) {
+  return impl_->allocate(inputs);
+}
+
+}  // namespace tinyq
