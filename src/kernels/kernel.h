@@ -92,6 +92,10 @@ class PrepareContext {
   bool has_output(int i) const { return i < num_outputs() && !node_.outputs[i].empty(); }
   void set_output(int i, DType dtype, Shape shape);
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  // Declares that the outputs depend only on input shapes, never on input values (Shape, Size):
+  // the planner then folds the node at plan time and runs the kernel with null input pointers.
+  void set_outputs_independent_of_input_values() { value_independent_ = true; }
+  bool outputs_independent_of_input_values() const { return value_independent_; }
 
   bool has_attr(const char* name) const { return node_.attr(name) != nullptr; }
   int64_t attr_int(const char* name, int64_t def) const;
@@ -114,6 +118,7 @@ class PrepareContext {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<int> missing_const_;
+  bool value_independent_ = false;
 };
 
 using KernelFactory = Result<std::unique_ptr<Kernel>> (*)(PrepareContext& ctx);

@@ -157,10 +157,12 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
       out_slots.push_back(id);
     }
 
+    if (ctx.outputs_independent_of_input_values()) all_constant = true;
     if (all_constant) {
       // Fold now: run the kernel once at plan time and keep its outputs as constants.
       std::vector<const void*> in_ptrs;
-      for (int s : in_slots) in_ptrs.push_back(s < 0 ? nullptr : plan->slots_[s].constant->raw());
+      for (int s : in_slots)
+        in_ptrs.push_back(s < 0 || !plan->slots_[s].constant ? nullptr : plan->slots_[s].constant->raw());
       std::vector<void*> out_ptrs;
       for (int s : out_slots) {
         if (s < 0) {

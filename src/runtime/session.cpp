@@ -72,17 +72,20 @@ struct Session::Impl {
       if (v.dtype != s.dtype)
         return Status::invalid_argument("input '" + s.name + "': expected " + dtype_name(s.dtype) + ", got " +
                                         dtype_name(v.dtype));
-      Shape shape(v.shape.begin(), v.shape.end());
-      for (int64_t d : shape)
-        if (d < 0) return Status::invalid_argument("input '" + s.name + "': negative dimension in " + shape_str(shape));
+      // No allocation on the success path: the shape is formatted only for an error.
+      auto shape_of = [&v] { return shape_str(Shape(v.shape.begin(), v.shape.end())); };
+      for (int64_t d : v.shape)
+        if (d < 0) return Status::invalid_argument("input '" + s.name + "': negative dimension in " + shape_of());
       if (!s.has_shape) continue;
-      bool ok = shape.size() == s.dims.size();
-      for (size_t d = 0; ok && d < shape.size(); ++d)
-        if (s.dims[d] >= 0 && s.dims[d] != shape[d]) ok = false;
+      bool ok = v.shape.size() == s.dims.size();
+      for (size_t d = 0; ok && d < v.shape.size(); ++d)
+        if (s.dims[d] >= 0 && s.dims[d] != v.shape[d]) ok = false;
       if (!ok)
         return Status::invalid_argument("input '" + s.name + "': expected shape " + s.shape_string() + ", got " +
-                                        shape_str(shape));
-      if (!v.data && shape_numel(shape) > 0) return Status::invalid_argument("input '" + s.name + "': no data");
+                                        shape_of());
+      int64_t numel = 1;
+      for (int64_t d : v.shape) numel *= d;
+      if (!v.data && numel > 0) return Status::invalid_argument("input '" + s.name + "': no data");
     }
     return Status::ok();
   }

@@ -1,0 +1,197 @@
+#include "tinyq/session.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "ir/graph.h"
+
+// Counts heap allocations made while g_count_allocations is set (this test binary only).
+static std::atomic<bool> g_count_allocations{false};
+static std::atomic<long> g_allocations{0};
+void* operator new(size_t n) {
+  if (g_count_allocations) ++g_allocations;
+  void* p = std::malloc(n ? n : 1);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace tinyq {
+namespace {
+
+ir::ValueInfo value(const std::string& name, DType dtype, std::vector<ir::Dim> dims) {
+  ir::ValueInfo v;
+  v.name = name;
+  v.dtype = dtype;
+  v.has_shape = true;
+  v.dims = std::move(dims);
+  return v;
+}
+
+ir::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
+  ir::Node n;
+  n.op_type = op;
+  n.name = op + "_" + out[0];
+  n.inputs = std::move(in);
+  n.outputs = std::move(out);
+  return n;
+}
+
+ir::Model model_of(ir::Graph g) {
+  ir::Model m;
+  m.opset_imports[""] = 17;
+  m.graph = std::move(g);
+  EXPECT_TRUE(ir::topo_sort(m.graph).is_ok());
+  return m;
+}
+
+// y = relu(x + bias), x: [N,3]
+ir::Model add_relu_model() {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {3, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {{-1, "N"}, {3, ""}}));
+  g.initializers["bias"] = Tensor::from_vector<float>({3}, {1.0f, -2.0f, 0.5f});
+  g.nodes.push_back(node("Add", {"x", "bias"}, {"s"}));
+  g.nodes.push_back(node("Relu", {"s"}, {"y"}));
+  return model_of(std::move(g));
+}
+
+TEST(Session, RunsAtEveryBatchSize) {
+  auto s = Session::from_ir(add_relu_model(), "add_relu");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  for (int64_t n : {1, 3, 1, 7}) {
+    Tensor x(DType::kFloat32, {n, 3});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = static_cast<float>(i) - 4.0f;
+    auto out = (*s)->run(std::vector<Tensor>{x});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    ASSERT_EQ((*out)[0].shape(), (Shape{n, 3}));
+    const float bias[3] = {1.0f, -2.0f, 0.5f};
+    for (int64_t i = 0; i < x.numel(); ++i)
+      EXPECT_EQ((*out)[0].data<float>()[i], std::max(0.0f, x.data<float>()[i] + bias[i % 3]));
+  }
+}
+
+TEST(Session, RunIntoAllocatesNothingInSteadyState) {
+  auto s = Session::from_ir(add_relu_model(), "add_relu");
+  ASSERT_TRUE(s.is_ok());
+  Tensor x(DType::kFloat32, {4, 3});
+  std::vector<TensorView> in{TensorView::of(x)};
+  auto out = (*s)->allocate_outputs(in);
+  ASSERT_TRUE(out.is_ok());
+  ASSERT_TRUE((*s)->run_into(in, *out).is_ok());
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 100; ++i) {
+    x.data<float>()[0] = static_cast<float>(i);
+    Status st = (*s)->run_into(in, *out);
+    if (!st.is_ok()) break;
+  }
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ((*out)[0].data<float>()[0], 100.0f);  // 99 + 1
+}
+
+TEST(Session, InputErrorsNameTheInput) {
+  auto s = Session::from_ir(add_relu_model(), "add_relu");
+  ASSERT_TRUE(s.is_ok());
+  auto wrong_shape = (*s)->run(std::vector<Tensor>{Tensor(DType::kFloat32, {2, 4})});
+  ASSERT_FALSE(wrong_shape.is_ok());
+  EXPECT_EQ(wrong_shape.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(wrong_shape.status().message().find("'x'"), std::string::npos);
+  EXPECT_NE(wrong_shape.status().message().find("[2,4]"), std::string::npos);
+  auto wrong_type = (*s)->run(std::vector<Tensor>{Tensor(DType::kInt64, {2, 3})});
+  ASSERT_FALSE(wrong_type.is_ok());
+  EXPECT_NE(wrong_type.status().message().find("int64"), std::string::npos);
+  auto wrong_count = (*s)->run(std::vector<Tensor>{});
+  ASSERT_FALSE(wrong_count.is_ok());
+}
+
+TEST(Session, UnknownOpIsALoadTimeErrorNamingTheNode) {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{2, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {{2, ""}}));
+  g.nodes.push_back(node("NoSuchOp", {"x"}, {"y"}));
+  auto s = Session::from_ir(model_of(std::move(g)), "m");
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kUnsupported);
+  EXPECT_NE(s.status().message().find("NoSuchOp"), std::string::npos);
+}
+
+TEST(Session, UnknownAttributeIsALoadTimeError) {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {2, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {{-1, "N"}, {2, ""}}));
+  ir::Node n = node("Identity", {"x"}, {"y"});
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInt;
+  n.attributes["bogus"] = a;
+  g.nodes.push_back(n);
+  auto s = Session::from_ir(model_of(std::move(g)), "m");
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("bogus"), std::string::npos);
+}
+
+// y = Reshape(x, shape) where shape is a graph input: its value fixes the plan.
+TEST(Session, ShapeInputsFromTheGraphArePlannedOnTheirValues) {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{2, ""}, {3, ""}}));
+  g.inputs.push_back(value("shape", DType::kInt64, {{2, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {}));
+  g.outputs.back().has_shape = false;
+  g.nodes.push_back(node("Reshape", {"x", "shape"}, {"y"}));
+  auto s = Session::from_ir(model_of(std::move(g)), "m");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  Tensor x(DType::kFloat32, {2, 3});
+  for (const auto& [shape, want] : std::vector<std::pair<std::vector<int64_t>, Shape>>{{{3, 2}, {3, 2}}, {{1, -1}, {1, 6}}}) {
+    auto out = (*s)->run(std::vector<Tensor>{x, Tensor::from_vector<int64_t>({2}, shape)});
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    EXPECT_EQ((*out)[0].shape(), want);
+  }
+}
+
+// Shape -> Concat -> Reshape (as nr_metric_v1 does): folded at plan time, so the image data
+// never becomes part of the plan key and runs stay allocation-free.
+TEST(Session, ShapeOfAnInputFoldsWithoutKeyingOnItsValues) {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{-1, "batch"}, {2, ""}, {2, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {{-1, "batch"}, {4, ""}}));
+  g.initializers["minus_one"] = Tensor::from_vector<int64_t>({1}, {-1});
+  ir::Node shape = node("Shape", {"x"}, {"dims"});
+  ir::Attribute end;
+  end.kind = ir::Attribute::Kind::kInt;
+  end.i = 1;
+  shape.attributes["end"] = end;
+  g.nodes.push_back(shape);
+  ir::Node concat = node("Concat", {"dims", "minus_one"}, {"target"});
+  ir::Attribute axis;
+  axis.kind = ir::Attribute::Kind::kInt;
+  axis.i = 0;
+  concat.attributes["axis"] = axis;
+  g.nodes.push_back(concat);
+  g.nodes.push_back(node("Reshape", {"x", "target"}, {"y"}));
+  ir::Model m = model_of(std::move(g));
+  auto s = Session::from_ir(std::move(m), "m");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  Tensor x(DType::kFloat32, {3, 2, 2});
+  std::vector<TensorView> in{TensorView::of(x)};
+  auto out = (*s)->allocate_outputs(in);
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_EQ((*out)[0].shape(), (Shape{3, 4}));
+  ASSERT_TRUE((*s)->run_into(in, *out).is_ok());
+  g_allocations = 0;
+  g_count_allocations = true;
+  for (int i = 0; i < 10; ++i) {
+    x.data<float>()[i] = static_cast<float>(i + 1);
+    (void)(*s)->run_into(in, *out);
+  }
+  g_count_allocations = false;
+  EXPECT_EQ(g_allocations.load(), 0);
+  EXPECT_EQ((*out)[0].data<float>()[9], 10.0f);
+}
+
+}  // namespace
+}  // namespace tinyq
