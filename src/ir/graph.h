@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,14 @@ struct Node {
   // "Conv 'conv_3'" (or "Conv #3" when unnamed), for error messages.
   std::string describe() const;
   int index = -1;  // position in Graph::nodes, kept current by the loader
+
+  // An output clamp fused in by passes/fuse_activation (Relu, Clip): the node's output is
+  // min(max(y, clamp_min), clamp_max). Only kernels that accept it see a non-trivial clamp.
+  float clamp_min = -std::numeric_limits<float>::infinity();
+  float clamp_max = std::numeric_limits<float>::infinity();
+  bool has_clamp() const {
+    return clamp_min != -std::numeric_limits<float>::infinity() || clamp_max != std::numeric_limits<float>::infinity();
+  }
 };
 
 struct Graph {

@@ -96,6 +96,10 @@ class PrepareContext {
   // the planner then folds the node at plan time and runs the kernel with null input pointers.
   void set_outputs_independent_of_input_values() { value_independent_ = true; }
   bool outputs_independent_of_input_values() const { return value_independent_; }
+  // Kernels that apply node().clamp_min/clamp_max to their output call this; the planner refuses
+  // a node carrying a fused clamp whose kernel did not accept it.
+  void accept_fused_clamp() { clamp_accepted_ = true; }
+  bool fused_clamp_accepted() const { return clamp_accepted_; }
 
   bool has_attr(const char* name) const { return node_.attr(name) != nullptr; }
   int64_t attr_int(const char* name, int64_t def) const;
@@ -119,6 +123,7 @@ class PrepareContext {
   std::vector<TensorInfo> outputs_;
   std::vector<int> missing_const_;
   bool value_independent_ = false;
+  bool clamp_accepted_ = false;
 };
 
 using KernelFactory = Result<std::unique_ptr<Kernel>> (*)(PrepareContext& ctx);

@@ -139,6 +139,8 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
       return made.status();  // the caller re-plans when `newly` marked inputs
     }
     std::unique_ptr<kernels::Kernel> kernel = std::move(made).value();
+    if (node.has_clamp() && !ctx.fused_clamp_accepted())
+      return Status::internal(node.describe() + ": carries a fused activation its kernel does not apply");
     std::vector<int> out_slots;
     for (int i = 0; i < ctx.num_outputs(); ++i) {
       if (!ctx.has_output(i)) {
