@@ -48,15 +48,25 @@ struct Session::Impl {
   std::vector<TensorSpec> outputs;
   std::vector<bool> value_keyed;
   pthreadpool_t pool = nullptr;
-  std::mutex mu;  // plans are single-run objects; one run at a time per session for now
+  // Guards `plans` and `value_keyed`. A Plan instance runs one call at a time, so concurrent
+  // calls each check out an idle instance of the matching plan (building another when all are
+  // busy) and return it afterwards; the lock is held only for that bookkeeping.
+  std::mutex mu;
 
   struct Cached {
     std::vector<DType> dtypes;
     std::vector<Shape> shapes;
     std::vector<Tensor> key_values;  // values of value-keyed inputs (empty Tensor otherwise)
+    std::vector<kernels::TensorInfo> output_infos;
+    std::vector<std::unique_ptr<runtime::Plan>> idle;  // instances ready to run
+  };
+  std::vector<std::shared_ptr<Cached>> plans;  // most recently used first
+
+  // An instance checked out for one call.
+  struct Lease {
+    std::shared_ptr<Cached> entry;
     std::unique_ptr<runtime::Plan> plan;
   };
-  std::vector<Cached> plans;  // most recently used first
 
   ~Impl() {
     if (pool) pthreadpool_destroy(pool);
@@ -99,41 +109,73 @@ struct Session::Impl {
     return true;
   }
 
-  Result<runtime::Plan*> plan_for(std::span<const TensorView> in) {
+  kernels::KernelImpl impl() const {
+    return options.reference_kernels ? kernels::KernelImpl::kReference : kernels::KernelImpl::kFast;
+  }
+
+  // Builds one more instance of a cached plan (its key is already fixed). Called under `mu`.
+  Result<std::unique_ptr<runtime::Plan>> instantiate(const Cached& c) {
+    std::vector<runtime::InputBinding> bindings(c.shapes.size());
+    for (size_t i = 0; i < c.shapes.size(); ++i) {
+      bindings[i].dtype = c.dtypes[i];
+      bindings[i].shape = c.shapes[i];
+      if (value_keyed[i]) bindings[i].value = &c.key_values[i];
+    }
+    std::vector<bool> keyed = value_keyed;
+    auto built = runtime::Plan::build(model, bindings, impl(), &keyed);
+    if (!built.is_ok()) return built.status().with_context("model '" + name + "'");
+    return std::move(built).value();
+  }
+
+  // Finds or builds the plan for these inputs and checks out an instance. Called under `mu`.
+  Result<Lease> checkout(std::span<const TensorView> in) {
     for (size_t p = 0; p < plans.size(); ++p)
-      if (matches(plans[p], in)) {
+      if (matches(*plans[p], in)) {
         if (p) std::rotate(plans.begin(), plans.begin() + p, plans.begin() + p + 1);
-        return plans.front().plan.get();
+        std::shared_ptr<Cached>& entry = plans.front();
+        if (!entry->idle.empty()) {
+          Lease lease{entry, std::move(entry->idle.back())};
+          entry->idle.pop_back();
+          return lease;
+        }
+        TINYQ_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Plan> plan, instantiate(*entry));
+        entry->idle.reserve(entry->idle.size() + 1);  // so that returning it never allocates
+        return Lease{entry, std::move(plan)};
       }
-    kernels::KernelImpl impl = options.reference_kernels ? kernels::KernelImpl::kReference : kernels::KernelImpl::kFast;
     for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
-      Cached c;
+      auto c = std::make_shared<Cached>();
       std::vector<runtime::InputBinding> bindings(in.size());
-      c.key_values.resize(in.size());
+      c->key_values.resize(in.size());
       for (size_t i = 0; i < in.size(); ++i) {
-        c.dtypes.push_back(in[i].dtype);
-        c.shapes.emplace_back(in[i].shape.begin(), in[i].shape.end());
+        c->dtypes.push_back(in[i].dtype);
+        c->shapes.emplace_back(in[i].shape.begin(), in[i].shape.end());
         bindings[i].dtype = in[i].dtype;
-        bindings[i].shape = c.shapes.back();
+        bindings[i].shape = c->shapes.back();
         if (value_keyed[i]) {
-          Tensor t(in[i].dtype, c.shapes.back());
+          Tensor t(in[i].dtype, c->shapes.back());
           if (t.nbytes()) std::memcpy(t.raw(), in[i].data, t.nbytes());
-          c.key_values[i] = t;
-          bindings[i].value = &c.key_values[i];
+          c->key_values[i] = t;
+          bindings[i].value = &c->key_values[i];
         }
       }
       std::vector<bool> before = value_keyed;
-      auto built = runtime::Plan::build(model, bindings, impl, &value_keyed);
+      auto built = runtime::Plan::build(model, bindings, impl(), &value_keyed);
       if (!built.is_ok()) {
         if (value_keyed != before) continue;  // a kernel needs an input's value: plan on it
         return built.status().with_context("model '" + name + "'");
       }
-      c.plan = std::move(built).value();
-      plans.insert(plans.begin(), std::move(c));
+      c->output_infos = (*built)->output_infos();
+      c->idle.reserve(1);
+      plans.insert(plans.begin(), c);
       if (plans.size() > std::max<size_t>(options.max_cached_plans, 1)) plans.pop_back();
-      return plans.front().plan.get();
+      return Lease{c, std::move(built).value()};
     }
     return Status::internal("model '" + name + "': planning did not converge");
+  }
+
+  void give_back(Lease& lease) {
+    std::lock_guard<std::mutex> lock(mu);
+    lease.entry->idle.push_back(std::move(lease.plan));
   }
 
   Status run_into(std::span<const TensorView> in, std::span<Tensor> out) {
@@ -141,9 +183,12 @@ struct Session::Impl {
     if (out.size() != outputs.size())
       return Status::invalid_argument("model '" + name + "' has " + std::to_string(outputs.size()) + " outputs, got " +
                                       std::to_string(out.size()) + " buffers");
-    std::lock_guard<std::mutex> lock(mu);
-    TINYQ_ASSIGN_OR_RETURN(runtime::Plan * plan, plan_for(in));
-    const auto& infos = plan->output_infos();
+    Lease lease;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      TINYQ_ASSIGN_OR_RETURN(lease, checkout(in));
+    }
+    const auto& infos = lease.entry->output_infos;
     void* out_ptrs[16];
     std::vector<void*> many;
     void** optr = out_ptrs;
@@ -152,10 +197,12 @@ struct Session::Impl {
       optr = many.data();
     }
     for (size_t i = 0; i < out.size(); ++i) {
-      if (out[i].dtype() != infos[i].dtype || out[i].shape() != infos[i].shape)
+      if (out[i].dtype() != infos[i].dtype || out[i].shape() != infos[i].shape) {
+        give_back(lease);
         return Status::invalid_argument("output '" + outputs[i].name + "': buffer is " + dtype_name(out[i].dtype()) +
                                         shape_str(out[i].shape()) + ", the run produces " + dtype_name(infos[i].dtype) +
                                         shape_str(infos[i].shape));
+      }
       optr[i] = out[i].raw();
     }
     const void* in_ptrs[16];
@@ -166,16 +213,21 @@ struct Session::Impl {
       iptr = many_in.data();
     }
     for (size_t i = 0; i < in.size(); ++i) iptr[i] = in[i].data;
-    plan->run({iptr, in.size()}, {optr, out.size()}, pool);
+    lease.plan->run({iptr, in.size()}, {optr, out.size()}, pool);
+    give_back(lease);
     return Status::ok();
   }
 
   Result<std::vector<Tensor>> allocate(std::span<const TensorView> in) {
     TINYQ_RETURN_IF_ERROR(check_inputs(in));
-    std::lock_guard<std::mutex> lock(mu);
-    TINYQ_ASSIGN_OR_RETURN(runtime::Plan * plan, plan_for(in));
+    Lease lease;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      TINYQ_ASSIGN_OR_RETURN(lease, checkout(in));
+    }
     std::vector<Tensor> out;
-    for (const auto& info : plan->output_infos()) out.emplace_back(info.dtype, info.shape);
+    for (const auto& info : lease.entry->output_infos) out.emplace_back(info.dtype, info.shape);
+    give_back(lease);
     return out;
   }
 };
@@ -212,7 +264,7 @@ Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::st
   }
   if (all_known) {
     for (const auto& t : trial) views.push_back(TensorView::of(t));
-    auto planned = impl->plan_for(views);
+    auto planned = impl->allocate(views);
     if (!planned.is_ok() && planned.status().code() == StatusCode::kUnsupported) return planned.status();
     // The batch-1 plan stays cached; a failed trial leaves nothing behind.
   }

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
+#include <random>
+#include <thread>
 
 #include "ir/graph.h"
 
@@ -191,6 +193,66 @@ TEST(Session, ShapeOfAnInputFoldsWithoutKeyingOnItsValues) {
   g_count_allocations = false;
   EXPECT_EQ(g_allocations.load(), 0);
   EXPECT_EQ((*out)[0].data<float>()[9], 10.0f);
+}
+
+// One session, 8 threads x 200 runs, each call with its own buffers and its own data: every
+// result equals the single-threaded one bit for bit.
+void expect_concurrent_runs_match(Session& s, const std::vector<std::vector<Tensor>>& inputs_per_thread) {
+  constexpr int kThreads = 8;
+  constexpr int kRunsPerThread = 200;
+  std::vector<std::vector<Tensor>> expected;
+  for (const auto& in : inputs_per_thread) {
+    auto out = s.run(in);
+    ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+    expected.push_back(std::move(out).value());
+  }
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      const auto& in = inputs_per_thread[t % inputs_per_thread.size()];
+      const auto& want = expected[t % inputs_per_thread.size()];
+      std::vector<TensorView> views;
+      for (const auto& x : in) views.push_back(TensorView::of(x));
+      auto out = s.allocate_outputs(views);
+      if (!out.is_ok()) { ++failures; return; }
+      for (int r = 0; r < kRunsPerThread; ++r) {
+        if (!s.run_into(views, *out).is_ok()) { ++failures; return; }
+        for (size_t o = 0; o < want.size(); ++o)
+          if (std::memcmp((*out)[o].raw(), want[o].raw(), want[o].nbytes()) != 0) ++mismatches;
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(Session, ConcurrentRunsMatchSingleThreaded) {
+  auto s = Session::from_ir(add_relu_model(), "add_relu");
+  ASSERT_TRUE(s.is_ok());
+  std::vector<std::vector<Tensor>> inputs;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  for (int t = 0; t < 8; ++t) {
+    Tensor x(DType::kFloat32, {1 + t % 3, 3});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(rng);
+    inputs.push_back({x});
+  }
+  expect_concurrent_runs_match(**s, inputs);
+}
+
+TEST(Session, ConcurrentRunsOfARealConvModelMatch) {
+  auto s = Session::open(std::string(TINYQ_SOURCE_DIR) + "/models/nr_metric_v1.onnx");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  std::vector<std::vector<Tensor>> inputs;
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> dist(0.0f, 1.0f);
+  for (int t = 0; t < 4; ++t) {
+    Tensor x(DType::kFloat32, {1, 1, 224, 224});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = dist(rng);
+    inputs.push_back({x});
+  }
+  expect_concurrent_runs_match(**s, inputs);
 }
 
 }  // namespace
