@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Side-by-side latency of tinyq and ONNX Runtime (onnxruntime-node, the reference peer) on the
-// same machine, in the same run, 1 thread. Rounds interleave the two runtimes so that drift in
+// same machine, in the same run, 1 thread, at ORT's graph optimisation levels basic and all. Rounds interleave the two runtimes so that drift in
 // this VM's speed hits both alike; each cell is the median over rounds of each round's median.
 //
 //   node bench/compare.js [--models DIR] [--tinyq build/tinyq] [--rounds 3] [--json OUT.json]
@@ -52,26 +52,32 @@ for (const c of CASES) {
   const common = ['--batch', String(c.batch), '--threads', '1', '--json'];
   const t = { median: [], p10: [] };
   const o = { median: [], p10: [] };
+  const oa = { median: [], p10: [] };
   for (let r = 0; r < rounds; ++r) {
     const a = runJson(tinyq, ['bench', file, ...common]);
     const b = runJson('node', [ortBench, file, ...common, '--level', 'basic']);
+    const d = runJson('node', [ortBench, file, ...common, '--level', 'all']);
     t.median.push(a.median_us); t.p10.push(a.p10_us);
     o.median.push(b.median_us); o.p10.push(b.p10_us);
+    oa.median.push(d.median_us); oa.p10.push(d.p10_us);
   }
   rows.push({
     model: c.model, batch: c.batch, target: c.target,
     tinyq_median_us: median(t.median), tinyq_p10_us: median(t.p10),
     ort_median_us: median(o.median), ort_p10_us: median(o.p10),
+    ort_all_median_us: median(oa.median), ort_all_p10_us: median(oa.p10),
   });
 }
 
 const f = (x) => (x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(2) : x.toFixed(3));
-console.log(`tinyq vs onnxruntime-node (level basic), 1 thread, ${rounds} interleaved rounds; per run in us (per sample at batch > 1)`);
-console.log('| model | batch | tinyq median / p10 | ORT median / p10 | tinyq/ORT (median) | target |');
-console.log('|---|---|---|---|---|---|');
+console.log(`tinyq vs onnxruntime-node 1.30 (graph optimisation levels basic and all), 1 thread, ${rounds} interleaved rounds;`);
+console.log('time per run in us, or per sample at batch > 1; each cell is median / p10');
+console.log('| model | batch | tinyq | ORT basic | ORT all | tinyq/ORT basic | tinyq/ORT all | target |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const per = r.batch > 1 ? r.batch : 1;
   console.log(`| ${r.model} | ${r.batch} | ${f(r.tinyq_median_us / per)} / ${f(r.tinyq_p10_us / per)} | ` +
-    `${f(r.ort_median_us / per)} / ${f(r.ort_p10_us / per)} | ${(r.tinyq_median_us / r.ort_median_us).toFixed(2)} | ${r.target} |`);
+    `${f(r.ort_median_us / per)} / ${f(r.ort_p10_us / per)} | ${f(r.ort_all_median_us / per)} / ${f(r.ort_all_p10_us / per)} | ` +
+    `${(r.tinyq_median_us / r.ort_median_us).toFixed(2)} | ${(r.tinyq_median_us / r.ort_all_median_us).toFixed(2)} | ${r.target} |`);
 }
 if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(rows, null, 2));
