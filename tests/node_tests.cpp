@@ -1,6 +1,6 @@
 // ONNX backend node tests (Debian's libonnx-testdata): every test whose ops are all in tinyq's
 // fp32 op list runs its model on test_data_set_*/input_*.pb and must match output_*.pb.
-// To add an op to the suite: add it to kInScopeOps once its kernel is registered.
+// The required ops are kInScopeOps; every other registered op is tested too, for free.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <set>
 #include <string>
 
+#include "kernels/kernel.h"
 #include "onnx/onnx_io.h"
 #include "tinyq/session.h"
 
@@ -27,7 +28,22 @@ const std::set<std::string> kInScopeOps = {
     "Erf", "Sqrt", "Pow", "Exp", "Log", "Abs", "Neg", "LeakyRelu", "HardSigmoid", "Softmax", "MaxPool",
     "AveragePool", "GlobalAveragePool", "ReduceMean", "ReduceSum", "Concat", "Reshape", "Flatten", "Squeeze",
     "Unsqueeze", "Transpose", "Shape", "Gather", "Slice", "Resize", "Pad", "Identity", "Cast", "Constant",
-    "BatchNormalization"};
+    "BatchNormalization",
+    // int8
+    "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "QLinearConv", "QLinearMatMul", "MatMulInteger",
+    "ConvInteger",
+    // used by DynamicQuantizeLinear's expanded form
+    "Min", "Max", "ReduceMin", "ReduceMax", "Round"};
+
+// Required ops plus whatever else tinyq registers.
+const std::set<std::string>& tested_ops() {
+  static const std::set<std::string> ops = [] {
+    std::set<std::string> s = kInScopeOps;
+    for (const auto& op : kernels::registered_ops()) s.insert(op);
+    return s;
+  }();
+  return ops;
+}
 
 // Element types the issue leaves out of scope.
 bool out_of_scope_dtype(DType t) {
@@ -111,7 +127,7 @@ bool in_scope(const fs::path& dir, std::string* why) {
     return model.status().code() != StatusCode::kUnsupported;  // a loader bug must show up as a failure
   }
   for (const auto& n : model->graph.nodes) {
-    if (!kInScopeOps.count(n.op_type) || !(n.domain.empty() || n.domain == "ai.onnx")) return false;
+    if (!tested_ops().count(n.op_type) || !(n.domain.empty() || n.domain == "ai.onnx")) return false;
     if (n.op_type == "Resize") {
       const auto* mode = n.attr("mode");
       if (mode && mode->s == "cubic") return false;

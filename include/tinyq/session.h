@@ -21,6 +21,7 @@ struct Model;
 struct SessionOptions {
   int threads = 1;                 // intra-op threads; 1 runs on the calling thread
   bool reference_kernels = false;  // use the scalar reference kernels (for testing)
+  bool graph_passes = true;        // fuse subgraphs (e.g. int8 chains); false runs the graph as written
   size_t max_cached_plans = 8;     // plans kept for distinct input shapes
 };
 
@@ -69,6 +70,11 @@ class Session {
   Status run_into(std::span<const TensorView> inputs, std::span<Tensor> outputs);
   // Output dtypes and shapes for these inputs (builds and caches the plan).
   Result<std::vector<Tensor>> allocate_outputs(std::span<const TensorView> inputs);
+
+  // Bytes of weights and other constants the session keeps: the model's initializers (after the
+  // graph passes, e.g. int8 weights packed once) plus, for every cached plan instance, tensors
+  // folded at plan time and the copies its kernels report keeping (Kernel::resident_bytes).
+  size_t resident_weight_bytes() const;
 
   struct Impl;
 

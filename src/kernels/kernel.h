@@ -49,6 +49,9 @@ class Kernel {
   virtual ~Kernel() = default;
   virtual void run(const KernelArgs& args) = 0;
   virtual size_t scratch_bytes() const { return 0; }
+  // Bytes the kernel keeps for its whole life besides its inputs (packed weight copies, per-channel
+  // tables), for Session::resident_weight_bytes(); kernels that report 0 keep none or don't say.
+  virtual size_t resident_bytes() const { return 0; }
 };
 
 // A Kernel around a callable `void(const KernelArgs&)`, for kernels whose state fits in a capture.
@@ -128,7 +131,11 @@ class PrepareContext {
 
 using KernelFactory = Result<std::unique_ptr<Kernel>> (*)(PrepareContext& ctx);
 
-// The factory for a default-domain op ("" or "ai.onnx"), or nullptr when tinyq lacks it.
+// Domain of tinyq's internal ops (fused nodes made by graph passes; TINYQ_INTERNAL_OP in ops.def).
+inline constexpr const char* kInternalDomain = "tinyq";
+
+// The factory for a default-domain op ("" or "ai.onnx") or an internal op (kInternalDomain), or
+// nullptr when tinyq lacks it.
 KernelFactory find_kernel(const std::string& domain, const std::string& op_type);
 // Every registered op type, in ops.def order.
 std::vector<std::string> registered_ops();

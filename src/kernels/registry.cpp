@@ -5,7 +5,9 @@
 namespace tinyq::kernels {
 
 #define TINYQ_OP(op, factory) Result<std::unique_ptr<Kernel>> factory(PrepareContext& ctx);
+#define TINYQ_INTERNAL_OP TINYQ_OP
 #include "kernels/ops.def"
+#undef TINYQ_INTERNAL_OP
 #undef TINYQ_OP
 
 namespace {
@@ -15,12 +17,27 @@ struct Entry {
 };
 const Entry kOps[] = {
 #define TINYQ_OP(op, factory) {#op, &factory},
+#define TINYQ_INTERNAL_OP(op, factory)
 #include "kernels/ops.def"
+#undef TINYQ_INTERNAL_OP
+#undef TINYQ_OP
+};
+// Ops of domain "tinyq" (kInternalDomain).
+const Entry kInternalOps[] = {
+#define TINYQ_OP(op, factory)
+#define TINYQ_INTERNAL_OP(op, factory) {#op, &factory},
+#include "kernels/ops.def"
+#undef TINYQ_INTERNAL_OP
 #undef TINYQ_OP
 };
 }  // namespace
 
 KernelFactory find_kernel(const std::string& domain, const std::string& op_type) {
+  if (domain == kInternalDomain) {
+    for (const auto& e : kInternalOps)
+      if (op_type == e.op_type) return e.factory;
+    return nullptr;
+  }
   if (!domain.empty() && domain != "ai.onnx") return nullptr;
   for (const auto& e : kOps)
     if (op_type == e.op_type) return e.factory;

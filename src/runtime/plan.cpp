@@ -243,6 +243,13 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
   return plan;
 }
 
+size_t Plan::resident_bytes() const {
+  size_t total = 0;
+  for (const auto& t : folded_) total += t->nbytes();
+  for (const Step& st : steps_) total += st.kernel->resident_bytes();
+  return total;
+}
+
 void Plan::run(std::span<const void* const> inputs, std::span<void* const> outputs, pthreadpool_t pool) {
   std::byte* arena = arena_.get();
   for (size_t a = 0; a < arg_slots_.size(); ++a) {

@@ -34,6 +34,8 @@ class Plan {
 
   const std::vector<kernels::TensorInfo>& output_infos() const { return output_infos_; }
   size_t arena_bytes() const { return arena_bytes_; }
+  // Bytes of constants made at plan time (folded tensors) plus what kernels keep (packed weights).
+  size_t resident_bytes() const;
   size_t num_steps() const { return steps_.size(); }
 
  private:

@@ -7,6 +7,7 @@
 
 #include "ir/graph.h"
 #include "onnx/onnx_io.h"
+#include "passes/optimize.h"
 #include "runtime/plan.h"
 
 namespace tinyq {
@@ -244,6 +245,8 @@ Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::st
   for (const auto& v : model.graph.outputs) impl->outputs.push_back(spec_of(v));
   impl->value_keyed.assign(impl->inputs.size(), false);
   impl->model = std::move(model);
+  // Graph passes (fusions) run on the session's own copy; the reference path keeps the graph as is.
+  passes::optimize(impl->model, options);
   // Every op must have a kernel: an unknown op is a load-time error, never a run-time surprise.
   for (const auto& node : impl->model.graph.nodes)
     if (!kernels::find_kernel(node.domain, node.op_type))
@@ -301,6 +304,15 @@ Status Session::run_into(std::span<const TensorView> inputs, std::span<Tensor> o
 
 Result<std::vector<Tensor>> Session::allocate_outputs(std::span<const TensorView> inputs) {
   return impl_->allocate(inputs);
+}
+
+size_t Session::resident_weight_bytes() const {
+  size_t total = 0;
+  for (const auto& [name, t] : impl_->model.graph.initializers) total += t.nbytes();
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  for (const auto& entry : impl_->plans)
+    for (const auto& plan : entry->idle) total += plan->resident_bytes();
+  return total;
 }
 
 }  // namespace tinyq

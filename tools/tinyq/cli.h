@@ -2,10 +2,13 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tinyq/registry.h"
 #include "tinyq/session.h"
 #include "tinyq/status.h"
 
@@ -36,7 +39,34 @@ Result<std::vector<Tensor>> load_inputs(const Session& session, const InputOptio
 // concatenated on axis 0.
 Result<std::vector<Tensor>> run_batched(Session& session, const std::vector<Tensor>& inputs, int64_t batch);
 
+// Where run and bench take their model from: a path, or --registry R --model ID (the loader
+// path: digest check, int8 switch). Defined in cmd_registry.cpp.
+struct ModelSource {
+  std::string path;
+  std::string registry;
+  std::string id;
+  bool allow_fp32_fallback = false;
+  uint64_t max_model_bytes = kDefaultMaxModelBytes;
+};
+void add_model_source(CLI::App* cmd, ModelSource* src);
+struct OpenedModel {
+  std::unique_ptr<Session> session;
+  std::string name;  // the path, or the registry id
+  std::string file;  // the file loaded
+  bool from_registry = false;
+  std::string sha256;  // registry only
+  bool verified = false;
+  std::string quant_mode;
+  bool int8 = false;
+  bool fp32_fallback = false;
+};
+Result<OpenedModel> open_model(const ModelSource& src, const SessionOptions& session_options);
+// What was loaded, for --json (file_loaded, verified, sha256, ...) and for -v.
+void describe_loaded(const OpenedModel& m, nlohmann::json& j);
+std::string describe_loaded(const OpenedModel& m);
+
 void register_run(CLI::App& app, int* exit_code);
 void register_bench(CLI::App& app, int* exit_code);
+void register_registry(CLI::App& app, int* exit_code);
 
 }  // namespace tinyq::cli

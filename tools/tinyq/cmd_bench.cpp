@@ -21,7 +21,7 @@ constexpr int kMinIters = 10;
 constexpr int kMaxIters = 200000;
 
 struct BenchOptions {
-  std::string model;
+  ModelSource model;
   InputOptions inputs;
   int64_t batch = 1;
   int iters = 0;
@@ -64,8 +64,9 @@ int do_bench(const BenchOptions& o) {
   SessionOptions so;
   so.threads = o.threads;
   so.reference_kernels = o.reference;
-  auto session = Session::open(o.model, so);
-  if (!session.is_ok()) return fail(session.status());
+  auto opened = open_model(o.model, so);
+  if (!opened.is_ok()) return fail(opened.status());
+  auto* session = &opened->session;
   auto inputs = bench_inputs(**session, o);
   if (!inputs.is_ok()) return fail(inputs.status());
   std::vector<TensorView> views;
@@ -94,13 +95,14 @@ int do_bench(const BenchOptions& o) {
   double p10 = times[times.size() / 10];
   double batch = static_cast<double>(std::max<int64_t>(o.batch, 1));
   if (o.json) {
-    nlohmann::json j{{"runtime", "tinyq"}, {"model", o.model}, {"median_us", median}, {"p10_us", p10},
+    nlohmann::json j{{"runtime", "tinyq"}, {"model", opened->name}, {"median_us", median}, {"p10_us", p10},
                      {"batch", o.batch}, {"median_us_per_sample", median / batch},
                      {"p10_us_per_sample", p10 / batch}, {"threads", o.threads}, {"iters", iters}};
+    describe_loaded(*opened, j);
     std::printf("%s\n", j.dump().c_str());
   } else {
     std::printf("%s: batch %lld, %d iters, threads %d\n  median %.3f us  p10 %.3f us  per sample %.4f us\n",
-                o.model.c_str(), static_cast<long long>(o.batch), iters, o.threads, median, p10, median / batch);
+                opened->name.c_str(), static_cast<long long>(o.batch), iters, o.threads, median, p10, median / batch);
   }
   return kExitOk;
 }
@@ -110,7 +112,7 @@ int do_bench(const BenchOptions& o) {
 void register_bench(CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "time a model (median and p10 latency)");
-  cmd->add_option("model", opts->model, "the .onnx model")->required();
+  add_model_source(cmd, &opts->model);
   add_input_options(cmd, &opts->inputs);
   cmd->add_option("--batch", opts->batch, "rows per run for a symbolic batch dimension")->check(CLI::Range(int64_t{1}, int64_t{1} << 24));
   cmd->add_option("--iters", opts->iters, "timed runs (default: about one second's worth)");

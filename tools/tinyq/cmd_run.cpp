@@ -12,7 +12,7 @@ namespace tinyq::cli {
 namespace {
 
 struct RunOptions {
-  std::string model;
+  ModelSource model;
   InputOptions inputs;
   int64_t batch = 0;
   std::string save;
@@ -26,13 +26,15 @@ int do_run(const RunOptions& o) {
   SessionOptions so;
   so.threads = o.threads;
   so.reference_kernels = o.reference;
-  auto session = Session::open(o.model, so);
-  if (!session.is_ok()) return fail(session.status());
-  auto inputs = load_inputs(**session, o.inputs);
+  auto opened = open_model(o.model, so);
+  if (!opened.is_ok()) return fail(opened.status());
+  auto& session = opened->session;
+  if (o.verbose) std::fprintf(stderr, "%s (opset %lld)\n", describe_loaded(*opened).c_str(), static_cast<long long>(session->opset()));
+  auto inputs = load_inputs(*session, o.inputs);
   if (!inputs.is_ok()) return fail(inputs.status());
-  auto outputs = run_batched(**session, *inputs, o.batch);
+  auto outputs = run_batched(*session, *inputs, o.batch);
   if (!outputs.is_ok()) return fail(outputs.status());
-  const auto& specs = (*session)->outputs();
+  const auto& specs = session->outputs();
   if (!o.save.empty()) {
     io::NamedArrays named;
     for (size_t i = 0; i < specs.size(); ++i) named.emplace_back(specs[i].name, (*outputs)[i]);
@@ -41,8 +43,8 @@ int do_run(const RunOptions& o) {
   }
   if (o.json) {
     nlohmann::json j;
-    j["model"] = o.model;
-    j["file_loaded"] = o.model;
+    j["model"] = opened->name;
+    describe_loaded(*opened, j);
     j["outputs"] = nlohmann::json::array();
     for (size_t i = 0; i < specs.size(); ++i) {
       const Tensor& t = (*outputs)[i];
@@ -53,7 +55,6 @@ int do_run(const RunOptions& o) {
     if (!o.save.empty()) j["saved"] = o.save;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
-    if (o.verbose) std::fprintf(stderr, "loaded %s (opset %lld)\n", o.model.c_str(), static_cast<long long>((*session)->opset()));
     for (size_t i = 0; i < specs.size(); ++i) {
       const Tensor& t = (*outputs)[i];
       std::vector<double> v = t.to_double();
@@ -71,7 +72,7 @@ int do_run(const RunOptions& o) {
 void register_run(CLI::App& app, int* exit_code) {
   auto opts = std::make_shared<RunOptions>();
   CLI::App* cmd = app.add_subcommand("run", "run a model on inputs from .npz/.npy/.pb files");
-  cmd->add_option("model", opts->model, "the .onnx model")->required();
+  add_model_source(cmd, &opts->model);
   add_input_options(cmd, &opts->inputs);
   cmd->add_option("--batch", opts->batch, "rows per run (default: all rows when the batch dimension is symbolic)");
   cmd->add_option("--save", opts->save, "write the outputs to this .npz, one array per output name");

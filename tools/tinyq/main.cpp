@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = tinyq::cli::kExitOk;
   tinyq::cli::register_run(app, &exit_code);
   tinyq::cli::register_bench(app, &exit_code);
+  tinyq::cli::register_registry(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,400 @@
+// The SIMD body of the int8 engine (engine.h), written once against a small `Ops` interface and
+// compiled per instruction set: engine_avx512.cpp and engine_avx2.cpp define Ops, set the target
+// and include this file inside their own namespace. No #include here, so nothing from the
+// standard library is compiled with the wider target.
+//
+// Ops provides: L (lanes), I/F (int32/float vectors), XP/WP (activations/weights prepared for
+// dot), prep_x/prep_wb (conv: activation vector, broadcast weight quad), prep_xb/prep_wv (GEMM:
+// broadcast activation quad, weight vector), dot (acc += four u8 x s8 products per lane, exact),
+// and the integer/float vector helpers the epilogue uses.
+
+// Register blocks only stay in registers when their loops are fully unrolled.
+#define TINYQ_UNROLL _Pragma("GCC unroll 32")
+#define TINYQ_NOINLINE __attribute__((noinline))
+
+// Per-channel epilogue operands as vectors: broadcasts (conv: channels are rows of lanes) or
+// loads (GEMM: channels are lanes).
+struct ChanVecs {
+  Ops::I corr, w_zp;
+  Ops::F scale, bias;
+};
+
+inline ChanVecs chan_broadcast(const Epilogue& e, int64_t c) {
+  ChanVecs v;
+  v.corr = Ops::set1i(e.corr[c]);
+  v.w_zp = e.rowsum ? Ops::set1i(e.w_zp[c]) : Ops::zeroi();
+  v.scale = Ops::set1f(e.scale[c]);
+  v.bias = e.bias ? Ops::set1f(e.bias[c]) : Ops::zerof();
+  return v;
+}
+
+inline ChanVecs chan_load(const Epilogue& e, int64_t c0, int count) {
+  ChanVecs v;
+  v.corr = Ops::loadi(e.corr + c0, count);
+  v.w_zp = e.rowsum ? Ops::loadi(e.w_zp + c0, count) : Ops::zeroi();
+  v.scale = Ops::loadf(e.scale + c0, count);
+  v.bias = e.bias ? Ops::loadf(e.bias + c0, count) : Ops::zerof();
+  return v;
+}
+
+// Block-invariant epilogue constants as vectors, built once per register block.
+struct EpiVecs {
+  Ops::F lo, hi, y_scale;
+  Ops::I y_zp, q_lo, q_hi;
+};
+
+inline EpiVecs epi_vecs(const Epilogue& e) {
+  return {Ops::set1f(e.lo),          Ops::set1f(e.hi),          Ops::set1f(e.y_scale),
+          Ops::set1i(e.y_zp),        Ops::set1i(e.q_lo),        Ops::set1i(e.q_hi)};
+}
+
+// quantize_saturate of float(sum) * scale. When the caller proved the product finite and below
+// 2^30 in magnitude (Epilogue::bounded), its NaN and range guards are no-ops and are skipped.
+inline Ops::I requantize(Ops::F f, const Epilogue& e, const EpiVecs& k) {
+  if (e.bounded) return Ops::quant_bounded(f, k.y_zp, k.q_lo, k.q_hi);
+  return Ops::quant(f, e.y_zp, e.q_lo, e.q_hi);
+}
+
+// The output range being gathered (Epilogue::range_acc), held in registers for one block.
+struct RangeVecs {
+  Ops::F lo, hi, bad;
+};
+
+inline RangeVecs load_range(const Epilogue& e) {
+  if (!e.range_acc) return {Ops::zerof(), Ops::zerof(), Ops::zerof()};
+  return {Ops::loadf(e.range_acc, Ops::L), Ops::loadf(e.range_acc + kRangeLanes, Ops::L),
+          Ops::loadf(e.range_acc + 2 * kRangeLanes, Ops::L)};
+}
+
+inline void store_range(const Epilogue& e, const RangeVecs& r) {
+  if (!e.range_acc) return;
+  Ops::storef(e.range_acc, r.lo, Ops::L);
+  Ops::storef(e.range_acc + kRangeLanes, r.hi, Ops::L);
+  Ops::storef(e.range_acc + 2 * kRangeLanes, r.bad, Ops::L);
+}
+
+// Finishes one vector of sums: `count` lanes go to output elements idx.. of `out`.
+// rowsum: the activation sums of the lanes' positions (used only with e.rowsum).
+inline void finish_vec(Ops::I acc, const ChanVecs& cv, Ops::I rowsum, const Epilogue& e, const EpiVecs& k,
+                       RangeVecs& range, void* out, int64_t idx, int count) {
+  Ops::I s = Ops::addi(acc, cv.corr);
+  if (e.rowsum) s = Ops::subi(s, Ops::mullo(cv.w_zp, rowsum));
+  switch (e.kind) {
+    case OutKind::kFloat: {
+      Ops::F f = Ops::mulf(Ops::cvt(s), cv.scale);
+      if (e.bias) f = Ops::addf(f, cv.bias);
+      if (e.residual) f = Ops::addf(f, Ops::loadf(e.residual + idx, count));
+      if (e.clamp) f = Ops::clamp(f, k.lo, k.hi);
+      Ops::storef(static_cast<float*>(out) + idx, f, count);
+      if (e.range_acc) {
+        // Lanes past `count` are not output values: 0 leaves a range around 0 unchanged.
+        const Ops::F z = Ops::zero_tail(f, count);
+        range.lo = Ops::min_keep(z, range.lo);
+        range.hi = Ops::max_keep(z, range.hi);
+        range.bad = Ops::addf(range.bad, Ops::mulf(z, Ops::zerof()));  // NaN from NaN and infinities
+      }
+      return;
+    }
+    case OutKind::kQuant: {
+      const Ops::I q = requantize(Ops::mulf(Ops::cvt(s), cv.scale), e, k);
+      Ops::storeq(static_cast<uint8_t*>(out) + idx, q, count, e.y_signed);
+      return;
+    }
+    case OutKind::kQuantDequant: {
+      const Ops::I q = requantize(Ops::mulf(Ops::cvt(s), cv.scale), e, k);
+      const Ops::F f = Ops::mulf(Ops::cvt(Ops::subi(q, k.y_zp)), k.y_scale);
+      Ops::storef(static_cast<float*>(out) + idx, f, count);
+      return;
+    }
+    case OutKind::kInt32:
+      Ops::storei(static_cast<int32_t*>(out) + idx, s, count);
+      return;
+  }
+}
+
+// ---- Convolution ----
+
+struct ConvBlockArgs {
+  const uint8_t* origin;   // staged origin of the block's first pixel
+  const int32_t* offsets;  // per quad
+  int64_t quads;
+  const int8_t* w;         // first channel's [T][4] weights
+  int64_t wstride;         // bytes between channels' weights
+  int64_t c0;              // first (global) output channel
+  int64_t out_index;       // output element of (c0, first pixel)
+  int64_t ch_stride;       // output elements between channels
+  int64_t pos;             // position of the first pixel in the output plane
+  int last_count;          // valid lanes of the last pixel vector
+};
+
+// The epilogue of a conv block, kept out of line so that the accumulation loop has the
+// registers to itself.
+template <int OCB, int XV>
+TINYQ_NOINLINE void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a, const Epilogue& e,
+                                         void* out) {
+  const EpiVecs k = epi_vecs(e);
+  RangeVecs range = load_range(e);
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o) {
+    const ChanVecs cv = chan_broadcast(e, a.c0 + o);
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) {
+      const int count = v == XV - 1 ? a.last_count : Ops::L;
+      const Ops::I rows = e.rowsum ? Ops::loadi(e.rowsum + a.pos + v * Ops::L, count) : Ops::zeroi();
+      finish_vec(acc[o][v], cv, rows, e, k, range, out, a.out_index + o * a.ch_stride + v * Ops::L, count);
+    }
+  }
+  store_range(e, range);
+}
+
+// OCB output channels x XV pixel vectors, accumulated in registers over all quads.
+template <int OCB, int XV>
+void conv_block(const ConvBlockArgs& a, const Epilogue& e, void* out) {
+  Ops::I acc[OCB][XV];
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) acc[o][v] = Ops::zeroi();
+  const uint8_t* origin = a.origin;
+  const int8_t* w = a.w;
+  const int64_t wstride = a.wstride;
+  const int32_t* offsets = a.offsets;
+  for (int64_t t = 0; t < a.quads; ++t, w += 4) {
+    const uint8_t* src = origin + offsets[t];
+    typename Ops::XP x[XV];
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) x[v] = Ops::prep_x(Ops::loadu(src + v * Ops::L * 4));
+    TINYQ_UNROLL
+    for (int o = 0; o < OCB; ++o) {
+      const typename Ops::WP wq = Ops::prep_wb(w + o * wstride);
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) acc[o][v] = Ops::dot(acc[o][v], x[v], wq);
+    }
+  }
+  // A separate array for the epilogue: taking acc's address would keep it in memory in the loop.
+  Ops::I done[OCB][XV];
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) done[o][v] = acc[o][v];
+  conv_block_finish<OCB, XV>(done, a, e, out);
+}
+
+using ConvBlockFn = void (*)(const ConvBlockArgs&, const Epilogue&, void*);
+
+template <int OCB>
+ConvBlockFn conv_block_fn(int xv) {
+  switch (xv) {
+    case 1: return &conv_block<OCB, 1>;
+    case 2: return &conv_block<OCB, 2>;
+    case 3: return &conv_block<OCB, 3>;
+    default: return &conv_block<OCB, kMaxXv>;
+  }
+}
+
+ConvBlockFn conv_block_fn(int ocb, int xv) {
+  switch (ocb) {
+    case 1: return conv_block_fn<1>(xv);
+    case 2: return conv_block_fn<2>(xv);
+    case 4: return conv_block_fn<4>(xv);
+    default: return conv_block_fn<kMaxOcb>(xv);
+  }
+}
+
+void conv_image_impl(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
+                const Epilogue& e, void* out) {
+  const ConvShape& s = p.s;
+  const int64_t out_plane = s.out_h * s.out_w;
+  const int64_t wstride = p.quads * 4;
+  ConvBlockArgs a;
+  a.offsets = p.offsets.data();
+  a.quads = p.quads;
+  a.wstride = wstride;
+  a.ch_stride = out_plane;
+  for (int64_t y = 0; y < s.out_h; ++y) {
+    const uint8_t* row = stage + y * p.ystride;
+    int64_t oc0 = 0;
+    while (oc0 < s.cout_g) {
+      const int64_t left = s.cout_g - oc0;
+      const int ocb = left >= p.ocb ? p.ocb : (left >= 4 ? 4 : (left >= 2 ? 2 : 1));
+      const int64_t c = g * s.cout_g + oc0;
+      a.w = packed + c * wstride;
+      a.c0 = c;
+      for (int64_t xv0 = 0; xv0 < p.x_vectors;) {
+        const int xv = static_cast<int>(p.x_vectors - xv0 < p.xv ? p.x_vectors - xv0 : p.xv);
+        const int64_t x0 = xv0 * Ops::L;
+        const int64_t last_x = x0 + (xv - 1) * Ops::L;
+        a.last_count = static_cast<int>(s.out_w - last_x < Ops::L ? s.out_w - last_x : Ops::L);
+        a.origin = row + x0 * 4;
+        a.pos = y * s.out_w + x0;
+        a.out_index = (n * s.c_out() + c) * out_plane + a.pos;
+        conv_block_fn(ocb, xv)(a, e, out);
+        xv0 += xv;
+      }
+      oc0 += ocb;
+    }
+  }
+}
+
+// ---- GEMM ----
+
+struct GemmBlockArgs {
+  const uint8_t* a;  // first row
+  int64_t lda;
+  int64_t kq;
+  const int8_t* packed;
+  int64_t panel;         // columns per panel (packing.h)
+  int64_t panel_stride;  // bytes per panel
+  int64_t n0;            // first column
+  int64_t m0;            // first row
+  int64_t n_cols;
+  int last_count;        // valid lanes of the last column vector
+};
+
+template <int MB, int NV>
+TINYQ_NOINLINE void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g, const Epilogue& e,
+                                         void* out) {
+  const EpiVecs k = epi_vecs(e);
+  RangeVecs range = load_range(e);
+  TINYQ_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    const int count = v == NV - 1 ? g.last_count : Ops::L;
+    const int64_t col = g.n0 + v * Ops::L;
+    const ChanVecs cv = chan_load(e, col, count);
+    TINYQ_UNROLL
+    for (int m = 0; m < MB; ++m) {
+      const Ops::I rows = e.rowsum ? Ops::set1i(e.rowsum[g.m0 + m]) : Ops::zeroi();
+      finish_vec(acc[m][v], cv, rows, e, k, range, out, (g.m0 + m) * g.n_cols + col, count);
+    }
+  }
+  store_range(e, range);
+}
+
+template <int MB, int NV>
+void gemm_block(const GemmBlockArgs& g, const Epilogue& e, void* out) {
+  Ops::I acc[MB][NV];
+  TINYQ_UNROLL
+  for (int m = 0; m < MB; ++m)
+    TINYQ_UNROLL
+    for (int v = 0; v < NV; ++v) acc[m][v] = Ops::zeroi();
+  const int8_t* wcol[NV];
+  int lanes[NV];  // weight lanes present in the panel (a narrow panel is shorter than a vector)
+  TINYQ_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    const int64_t col = g.n0 + v * Ops::L;
+    wcol[v] = g.packed + (col / g.panel) * g.panel_stride + (col % g.panel) * 4;
+    const int64_t avail = g.panel - col % g.panel;
+    lanes[v] = avail < Ops::L ? static_cast<int>(avail) : Ops::L;
+  }
+  const int64_t step = g.panel * 4;
+  for (int64_t q = 0; q < g.kq; ++q) {
+    typename Ops::WP w[NV];
+    TINYQ_UNROLL
+    for (int v = 0; v < NV; ++v)
+      w[v] = Ops::prep_wv(Ops::loadi(reinterpret_cast<const int32_t*>(wcol[v] + q * step), lanes[v]));
+    TINYQ_UNROLL
+    for (int m = 0; m < MB; ++m) {
+      const typename Ops::XP x = Ops::prep_xb(g.a + m * g.lda + q * 4);
+      TINYQ_UNROLL
+      for (int v = 0; v < NV; ++v) acc[m][v] = Ops::dot(acc[m][v], x, w[v]);
+    }
+  }
+  Ops::I done[MB][NV];  // see conv_block
+  TINYQ_UNROLL
+  for (int m = 0; m < MB; ++m)
+    TINYQ_UNROLL
+    for (int v = 0; v < NV; ++v) done[m][v] = acc[m][v];
+  gemm_block_finish<MB, NV>(done, g, e, out);
+}
+
+using GemmBlockFn = void (*)(const GemmBlockArgs&, const Epilogue&, void*);
+
+template <int MB>
+GemmBlockFn gemm_block_fn(int nv) {
+  switch (nv) {
+    case 1: return &gemm_block<MB, 1>;
+    case 2: return &gemm_block<MB, 2>;
+    case 3: return &gemm_block<MB, 3>;
+    default: return &gemm_block<MB, 4>;
+  }
+}
+
+// Rows per block for nv column vectors: as many accumulators as the registers allow.
+constexpr int gemm_rows_for(int nv) { return nv == 1 ? kGemmRows1 : (nv == 2 ? kGemmRows2 : kGemmRows4); }
+
+void gemm_impl(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
+          const Epilogue& e, void* out) {
+  GemmBlockArgs g;
+  g.lda = lda;
+  g.kq = gemm_k_quads(k);
+  g.packed = packed;
+  g.panel = gemm_panel(n_cols);
+  g.panel_stride = g.kq * g.panel * 4;
+  g.n_cols = n_cols;
+  const int64_t nvec = (n_cols + Ops::L - 1) / Ops::L;
+  for (int64_t v0 = 0; v0 < nvec;) {
+    const int nv = static_cast<int>(nvec - v0 < 4 ? nvec - v0 : 4);
+    g.n0 = v0 * Ops::L;
+    const int64_t last_col = g.n0 + (nv - 1) * Ops::L;
+    g.last_count = static_cast<int>(n_cols - last_col < Ops::L ? n_cols - last_col : Ops::L);
+    const int mb = nv == 3 ? gemm_rows_for(4) : gemm_rows_for(nv);
+    const GemmBlockFn wide = mb == kGemmRows1   ? gemm_block_fn<kGemmRows1>(nv)
+                             : mb == kGemmRows2 ? gemm_block_fn<kGemmRows2>(nv)
+                                                : gemm_block_fn<kGemmRows4>(nv);
+    const GemmBlockFn one = gemm_block_fn<1>(nv);
+    int64_t m = 0;
+    for (; m + mb <= rows; m += mb) {
+      g.a = a + m * lda;
+      g.m0 = m;
+      wide(g, e, out);
+    }
+    for (; m < rows; ++m) {
+      g.a = a + m * lda;
+      g.m0 = m;
+      one(g, e, out);
+    }
+    v0 += nv;
+  }
+}
+
+// ---- Quantisation ----
+
+void range_impl(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) {
+  Ops::F l = Ops::zerof(), h = Ops::zerof();
+  Ops::F nan = Ops::zerof();  // lanes become NaN once a NaN was seen
+  int64_t i = 0;
+  for (; i + Ops::L <= n; i += Ops::L) {
+    const Ops::F v = Ops::loadf(x + i, Ops::L);
+    l = Ops::min_keep(v, l);
+    h = Ops::max_keep(v, h);
+    nan = Ops::addf(nan, Ops::mulf(v, Ops::zerof()));  // 0 for finite v, NaN for NaN and inf
+  }
+  // Lanes never hold NaN or -0 (they start at +0 and only take strictly smaller / larger
+  // values), so any reduction order gives the scan's result.
+  float rl = 0.0f, rh = 0.0f;
+  bool any = false;
+  if (i) {
+    rl = Ops::hmin(l);
+    rh = Ops::hmax(h);
+    any = Ops::any_nan(nan);
+  }
+  for (; i < n; ++i) {
+    if (x[i] < rl) rl = x[i];
+    if (x[i] > rh) rh = x[i];
+    any |= x[i] - x[i] != 0.0f;  // NaN for NaN and infinities
+  }
+  *lo = rl;
+  *hi = rh;
+  *has_nonfinite = any;
+}
+
+void quantize_impl(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
+  const Ops::F s = Ops::set1f(scale);
+  const Ops::I z = Ops::set1i(zp), lo = Ops::set1i(0), hi = Ops::set1i(255);
+  for (int64_t i = 0; i < n; i += Ops::L) {
+    const int count = n - i < Ops::L ? static_cast<int>(n - i) : Ops::L;
+    const Ops::F v = Ops::divf(Ops::loadf(x + i, count), s);
+    const Ops::I q = bounded ? Ops::quant_bounded(v, z, lo, hi) : Ops::quant(v, zp, 0, 255);
+    Ops::storeq(out + i, q, count, false);
+  }
+}

@@ -1,0 +1,110 @@
+// The fast int8 engine: exact u8 x s8 -> int32 convolution and GEMM, plus the vectorised
+// quantisation they need, compiled once per instruction set (engine-inl.h) and picked at run time.
+//
+// Convolution is direct, with output pixels as SIMD lanes: the input is quantised to uint8 and
+// staged once per image in "quad" layout (four bytes per pixel: four channels, or four kernel rows
+// when there is one input channel per group; see packing.h), with padding filled with the input
+// zero point, so each kernel tap is one unaligned vector load, and every quad of weights is one
+// broadcast multiply-accumulate into a block of output channels x pixel vectors held in registers.
+// GEMM has output columns as lanes and broadcasts four activation bytes at a time.
+// Activations are always unsigned in the engine: int8 inputs are staged as x + 128 with the zero
+// point moved by 128, which leaves every (x - zero point) difference unchanged.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/int8/epilogue.h"
+#include "kernels/int8/isa.h"
+#include "kernels/int8/packing.h"
+
+namespace tinyq::kernels::int8 {
+
+struct ConvShape {
+  int64_t batch = 1, groups = 1, cin_g = 1, cout_g = 1;
+  int64_t in_h = 1, in_w = 1, out_h = 1, out_w = 1;
+  int64_t k_h = 1, k_w = 1, stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
+  int64_t pad_top = 0, pad_left = 0;  // bottom/right padding follows from the output size
+  int64_t c_in() const { return groups * cin_g; }
+  int64_t c_out() const { return groups * cout_g; }
+};
+
+// Everything shape-dependent about one convolution, for one instruction set.
+struct ConvPlan {
+  ConvShape s;
+  Isa isa = Isa::kScalar;
+  int64_t lanes = 1;
+  QuadMode mode = QuadMode::kChannels;
+  int64_t quads = 0;                    // T: weight quads per output channel
+  int64_t planes = 0, stage_rows = 0;   // staged image: [planes][stage_rows][row_bytes]
+  int64_t plen = 0;                     // staged pixels per stride phase in a row
+  int64_t row_bytes = 0, plane_bytes = 0, image_bytes = 0;
+  int64_t ystride = 0;                  // bytes between the staged origins of two output rows
+  int64_t x_vectors = 0;                // lane vectors per output row (the last may be partial)
+  std::vector<int32_t> offsets;         // per quad t: byte offset from a pixel's staged origin
+  std::vector<int8_t> ones;             // [T][4] weights of 1 on real slots (activation sums)
+  // Per stride phase of a staged row: input columns [src_col, src_col + count * stride_w) step
+  // stride_w land at byte dst (then consecutive quads); the bytes before and after are padding.
+  struct Phase {
+    int64_t src_col = 0, count = 0, dst = 0, pad_before = 0, pad_after = 0;
+  };
+  std::vector<Phase> phases;
+  int ocb = 1, xv = 1;                  // register block: output channels x pixel vectors
+  size_t fill_offset = 0;               // staging scratch: the image, then a row of padding bytes
+  size_t scratch_bytes = 0;
+};
+
+ConvPlan make_conv_plan(const ConvShape& s, Isa isa);
+
+// Stages image (n, g) of x (uint8 NCHW after `xor_mask`, i.e. 0x80 for int8 input) into `stage`
+// (scratch_bytes bytes); padding gets `fill`, the input's zero point.
+void stage_conv_image(const ConvPlan& p, const uint8_t* x, int64_t n, int64_t g, uint8_t xor_mask, uint8_t fill,
+                      uint8_t* stage);
+
+// Convolves one staged image for output channels [g*cout_g, (g+1)*cout_g) of batch n.
+// `packed` holds every output channel's [T][4] weights; `out` is the whole output tensor (NCHW),
+// and positions p index the output plane (for Epilogue::rowsum).
+void conv_image(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
+                const Epilogue& e, void* out);
+
+// GEMM: out[m][n] for rows m < rows from activations a (uint8, row stride lda >= 4*ceil(K/4),
+// bytes past K arbitrary) and packed weights (packing.h). Epilogue channels are columns and
+// positions are rows; residual/out are [rows][n_cols] with row stride n_cols.
+void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
+          const Epilogue& e, void* out);
+
+// Quantisation as DynamicQuantizeLinear / QuantizeLinear compute it:
+// out[i] = saturate(round_half_even(x[i] / scale) + zp) to [0, 255], NaN -> zp.
+// `bounded`: the caller knows every x[i] / scale is finite and below 2^30 in magnitude (x within a
+// finite range that the scale maps to 255 steps), so the NaN and range guards are skipped.
+void quantize_u8(Isa isa, const float* x, int64_t n, float scale, int32_t zp, uint8_t* out, bool bounded = false);
+// The range DynamicQuantizeLinear scans: lo = min(0, min x), hi = max(0, max x), NaN skipped;
+// *has_nonfinite says whether x holds any NaN or infinity.
+void range_f32(Isa isa, const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite);
+
+// Per-ISA entry points (engine_<isa>.cpp); callers use the dispatching functions above.
+namespace avx2 {
+void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
+void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
+void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*);
+void range_f32(const float*, int64_t, float*, float*, bool*);
+}  // namespace avx2
+// Row staging: dst[4 i + j] = src[j][i] ^ xor_mask for i < n (stride 1); for stride 2 the even
+// bytes src[j][2 i] (i < n_even) go to dst_even and the odd ones src[j][2 i + 1] (i < n_odd) to
+// dst_odd. Reads stay within the bytes those indices name.
+using StageS1Fn = void (*)(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst);
+using StageS2Fn = void (*)(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask,
+                           uint8_t* dst_even, uint8_t* dst_odd);
+
+namespace avx512 {
+void stage_s1(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst);
+void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask, uint8_t* dst_even,
+              uint8_t* dst_odd);
+void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
+void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
+void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*);
+void range_f32(const float*, int64_t, float*, float*, bool*);
+}  // namespace avx512
+
+}  // namespace tinyq::kernels::int8

@@ -1,0 +1,169 @@
+// The int8 engine for AVX2 without VNNI. Each 32-bit lane holds four activation bytes; they are
+// split into two int16 pairs (even and odd bytes, zero-extended) and the weight quad likewise
+// (sign-extended), and vpmaddwd adds each pair of 16 x 16-bit products into int32 exactly.
+// vpmaddubsw is not used: it adds two u8 x s8 products in 16 bits with saturation, which
+// full-range weights overflow (255 * -128 * 2 < -32768).
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/int8/engine.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+
+namespace tinyq::kernels::int8::avx2 {
+namespace {
+
+inline int32_t load32(const void* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+// A barrier so that a product is rounded before the following sum (see epilogue.h).
+inline __m256 opaque(__m256 v) {
+  asm("" : "+x"(v));
+  return v;
+}
+
+struct Pairs {
+  __m256i e, o;  // int16 pairs of bytes 0,2 and 1,3 of each lane
+};
+
+struct Ops {
+  static constexpr int L = 8;
+  using I = __m256i;
+  using F = __m256;
+  using XP = Pairs;
+  using WP = Pairs;
+
+  static I lane_mask(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+
+  static I zeroi() { return _mm256_setzero_si256(); }
+  static F zerof() { return _mm256_setzero_ps(); }
+  static I set1i(int32_t v) { return _mm256_set1_epi32(v); }
+  static F set1f(float v) { return _mm256_set1_ps(v); }
+  static I loadu(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+  static I loadi(const int32_t* p, int count) {
+    return count >= L ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)) : _mm256_maskload_epi32(p, lane_mask(count));
+  }
+  static F loadf(const float* p, int count) {
+    return count >= L ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(count));
+  }
+
+  static Pairs split_unsigned(I v) {
+    return {_mm256_and_si256(v, _mm256_set1_epi32(0x00FF00FF)), _mm256_srli_epi16(v, 8)};
+  }
+  static Pairs split_signed(I v) { return {_mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8), _mm256_srai_epi16(v, 8)}; }
+  static XP prep_x(I v) { return split_unsigned(v); }
+  static WP prep_wb(const int8_t* w) { return split_signed(_mm256_set1_epi32(load32(w))); }
+  static XP prep_xb(const uint8_t* a) { return split_unsigned(_mm256_set1_epi32(load32(a))); }
+  static WP prep_wv(I w) { return split_signed(w); }
+  static I dot(I acc, const XP& x, const WP& w) {
+    return _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_madd_epi16(x.e, w.e), _mm256_madd_epi16(x.o, w.o)));
+  }
+
+  static I addi(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I subi(I a, I b) { return _mm256_sub_epi32(a, b); }
+  static I mullo(I a, I b) { return _mm256_mullo_epi32(a, b); }
+  static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
+  static F mulf(F a, F b) { return opaque(_mm256_mul_ps(a, b)); }
+  static F addf(F a, F b) { return opaque(_mm256_add_ps(a, b)); }
+  static F divf(F a, F b) { return _mm256_div_ps(a, b); }
+  static F zero_tail(F v, int count) {
+    return count >= L ? v : _mm256_and_ps(v, _mm256_castsi256_ps(lane_mask(count)));
+  }
+  static float hmin(F v) {
+    __m128 m = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_min_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_min_ss(m, _mm_movehdup_ps(m)));
+  }
+  static float hmax(F v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    return _mm_cvtss_f32(_mm_max_ss(m, _mm_movehdup_ps(m)));
+  }
+  static bool any_nan(F v) { return _mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)) != 0; }
+  static F min_keep(F v, F keep) { return _mm256_min_ps(v, keep); }
+  static F max_keep(F v, F keep) { return _mm256_max_ps(v, keep); }
+  // maxps(a, b) is a > b ? a : b, so max(lo, f) is exactly f < lo ? lo : f (NaN and -0 included).
+  static F clamp(F f, F lo, F hi) { return _mm256_min_ps(hi, _mm256_max_ps(lo, f)); }
+  static I quant(F v, int32_t zp, int32_t lo, int32_t hi) {
+    F r = _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_and_ps(r, _mm256_cmp_ps(r, r, _CMP_ORD_Q));
+    const F lim = _mm256_set1_ps(1073741824.0f);
+    r = _mm256_min_ps(_mm256_max_ps(r, _mm256_sub_ps(_mm256_setzero_ps(), lim)), lim);
+    I q = _mm256_add_epi32(_mm256_cvttps_epi32(r), _mm256_set1_epi32(zp));
+    return _mm256_min_epi32(_mm256_max_epi32(q, _mm256_set1_epi32(lo)), _mm256_set1_epi32(hi));
+  }
+
+  // The same for |v| < 2^30 (no NaN): round half to even, convert, add, clamp.
+  static I quant_bounded(F v, I zp, I lo, I hi) {
+    const I q = _mm256_add_epi32(
+        _mm256_cvttps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)), zp);
+    return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
+  }
+
+  static void storef(float* p, F v, int count) {
+    if (count >= L) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, lane_mask(count), v);
+  }
+  static void storei(int32_t* p, I v, int count) {
+    if (count >= L) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
+    else _mm256_maskstore_epi32(p, lane_mask(count), v);
+  }
+  // Values are already within the output type's range, so the saturating packs are exact.
+  static void storeq(uint8_t* p, I v, int count, bool is_signed) {
+    const __m256i w16 = _mm256_packs_epi32(v, v);
+    const __m256i b8 = is_signed ? _mm256_packs_epi16(w16, w16) : _mm256_packus_epi16(w16, w16);
+    const __m128i bytes = _mm_unpacklo_epi32(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1));
+    if (count >= L) {
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(p), bytes);
+    } else {
+      alignas(16) uint8_t tmp[16];
+      _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+      for (int i = 0; i < count; ++i) p[i] = tmp[i];
+    }
+  }
+};
+
+constexpr int kMaxOcb = 4;
+constexpr int kMaxXv = 4;
+constexpr int kGemmRows1 = 6;
+constexpr int kGemmRows2 = 3;
+constexpr int kGemmRows4 = 1;
+
+#include "kernels/int8/engine-inl.h"
+
+}  // namespace
+
+void conv_image(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
+                const Epilogue& e, void* out) {
+  conv_image_impl(p, stage, packed, n, g, e, out);
+}
+void gemm(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
+          const Epilogue& e, void* out) {
+  gemm_impl(a, lda, rows, packed, k, n_cols, e, out);
+}
+void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
+  quantize_impl(x, n, scale, zp, bounded, out);
+}
+void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
+
+}  // namespace tinyq::kernels::int8::avx2
+
+#pragma GCC pop_options
+
+#else  // not x86-64 GCC/Clang: never selected (best_isa() is kScalar), present for the linker.
+namespace tinyq::kernels::int8::avx2 {
+void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
+void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
+void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
+void range_f32(const float*, int64_t, float*, float*, bool*) {}
+}  // namespace tinyq::kernels::int8::avx2
+#endif
