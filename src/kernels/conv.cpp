@@ -179,8 +179,10 @@ Result<std::unique_ptr<Kernel>> make_conv(PrepareContext& ctx) {
   const TensorInfo& x = ctx.input(0);
   const TensorInfo& w = ctx.input(1);
   const bool has_bias = ctx.has_input(2);
-  const bool has_sum = ctx.has_input(3);
-  if (ctx.num_inputs() > 4) return ctx.error("takes at most 4 inputs");
+  // ONNX Conv has three inputs; the fused sum Z exists only on tinyq's own (domain "tinyq") nodes.
+  const bool internal = ctx.node().domain == "tinyq";
+  if (ctx.num_inputs() > (internal ? 4 : 3)) return ctx.error(internal ? "takes at most 4 inputs" : "takes at most 3 inputs (X, W, B)");
+  const bool has_sum = internal && ctx.has_input(3);
   for (int i = 0; i < 4; ++i)
     if (ctx.has_input(i) && ctx.input(i).dtype != DType::kFloat32)
       return ctx.unsupported(std::string("input ") + std::to_string(i) + " has dtype " +

@@ -186,7 +186,7 @@ void StageRows(const DirectConv& c, const float* xg, int64_t iy0, int64_t rows, 
   }
 }
 
-// Runs fn(0..count-1) on the pool's threads, or inline without a pool (or with one thread).
+// Runs fn(0..count-1) on the pool's threads (the caller's included).
 template <typename Fn>
 void ParallelFor(pthreadpool_t pool, size_t count, const Fn& fn) {
   if (!pool || count <= 1 || pthreadpool_get_threads_count(pool) <= 1) {
@@ -197,48 +197,60 @@ void ParallelFor(pthreadpool_t pool, size_t count, const Fn& fn) {
       pool, [](void* context, size_t i) { (*static_cast<const Fn*>(context))(i); }, const_cast<Fn*>(&fn), count, 0);
 }
 
+// The work splits into units (an x block of a pointwise plane, or a band of output rows) over all
+// images and groups. Without a pool they run in order on one scratch slot; with one, each of up
+// to kParallelSlots tasks takes every slots-th unit on its own slot: one hand-off per run, since
+// each costs a wake-up of the pool's threads.
 void RunDirectConv(const DirectConv& c, const float* x, float* y, const float* sum, float* scratch,
                    pthreadpool_t pool) {
   const DirectConvParams& p = c.p;
   const int64_t in_plane = p.in_h * p.in_w, out_plane = p.out_h * p.out_w;
-  for (int64_t n = 0; n < p.batch; ++n) {
-    for (int64_t g = 0; g < p.groups; ++g) {
-      const float* xg = x + (n * p.groups + g) * p.cin_g * in_plane;
-      float* yg = y + (n * p.groups + g) * p.cout_g * out_plane;
-      const float* sg = sum ? sum + (n * p.groups + g) * p.cout_g * out_plane : nullptr;
-      const float* wg = c.packed.get() + g * c.packed_group_stride;
-      if (c.pointwise) {
-        // All but a partial last block read the input in place; that one reads a zero-padded copy
-        // so no load runs past the input buffer.
-        size_t full = c.xblocks.size();
-        const DirectConv::XBlock& last = c.xblocks.back();
-        if (last.valid < last.nvec * c.lanes) --full;
-        ParallelFor(pool, full, [&](size_t i) { RunRow(c, xg, 0, c.offsets.data(), wg, yg, sg, out_plane, i, i + 1); });
-        if (full < c.xblocks.size()) {
-          const int64_t width = last.nvec * c.lanes;
-          for (int64_t ci = 0; ci < p.cin_g; ++ci) {
-            float* dst = scratch + ci * width;
-            std::memcpy(dst, xg + ci * in_plane + last.x0, sizeof(float) * last.valid);
-            std::memset(dst + last.valid, 0, sizeof(float) * (width - last.valid));
-          }
-          RunRow(c, scratch, last.x0, c.tail_offsets.data(), wg, yg, sg, out_plane, full, full + 1);
-        }
-        continue;
+  const int64_t per_group = c.pointwise ? static_cast<int64_t>(c.xblocks.size())
+                                        : (p.out_h + c.band_rows - 1) / c.band_rows;
+  const int64_t units = p.batch * p.groups * per_group;
+  auto run_unit = [&](int64_t unit, float* slot) {
+    const int64_t ng = unit / per_group, u = unit % per_group;
+    const float* xg = x + ng * p.cin_g * in_plane;
+    float* yg = y + ng * p.cout_g * out_plane;
+    const float* sg = sum ? sum + ng * p.cout_g * out_plane : nullptr;
+    const float* wg = c.packed.get() + (ng % p.groups) * c.packed_group_stride;
+    if (c.pointwise) {
+      const DirectConv::XBlock& xb = c.xblocks[u];
+      if (xb.valid == xb.nvec * c.lanes) {
+        RunRow(c, xg, 0, c.offsets.data(), wg, yg, sg, out_plane, u, u + 1);
+        return;
       }
-      const int64_t row_len = p.stride_w * c.phase_w;
-      for (int64_t y0 = 0; y0 < p.out_h; y0 += c.band_rows) {
-        const int64_t rows = std::min(c.band_rows, p.out_h - y0);
-        const int64_t in_rows = (rows - 1) * p.stride_h + (p.k_h - 1) * p.dil_h + 1;
-        StageRows(c, xg, y0 * p.stride_h - p.pad_top, in_rows, scratch, scratch + c.stage_floats());
-        // Rows of a band share the staged input and write disjoint outputs: the unit of parallelism.
-        ParallelFor(pool, static_cast<size_t>(rows), [&](size_t r) {
-          const int64_t row = (y0 + static_cast<int64_t>(r)) * p.out_w;
-          RunRow(c, scratch + static_cast<int64_t>(r) * p.stride_h * row_len, 0, c.offsets.data(), wg, yg + row,
-                 sg ? sg + row : nullptr, out_plane, 0, c.xblocks.size());
-        });
+      // A partial last block reads a zero-padded copy, so no load runs past the input buffer.
+      const int64_t width = xb.nvec * c.lanes;
+      for (int64_t ci = 0; ci < p.cin_g; ++ci) {
+        float* dst = slot + ci * width;
+        std::memcpy(dst, xg + ci * in_plane + xb.x0, sizeof(float) * xb.valid);
+        std::memset(dst + xb.valid, 0, sizeof(float) * (width - xb.valid));
       }
+      RunRow(c, slot, xb.x0, c.tail_offsets.data(), wg, yg, sg, out_plane, u, u + 1);
+      return;
     }
+    const int64_t row_len = p.stride_w * c.phase_w;
+    const int64_t y0 = u * c.band_rows;
+    const int64_t rows = std::min(c.band_rows, p.out_h - y0);
+    const int64_t in_rows = (rows - 1) * p.stride_h + (p.k_h - 1) * p.dil_h + 1;
+    StageRows(c, xg, y0 * p.stride_h - p.pad_top, in_rows, slot, slot + c.stage_floats());
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t row = (y0 + r) * p.out_w;
+      RunRow(c, slot + r * p.stride_h * row_len, 0, c.offsets.data(), wg, yg + row, sg ? sg + row : nullptr,
+             out_plane, 0, c.xblocks.size());
+    }
+  };
+  const size_t threads = pool ? pthreadpool_get_threads_count(pool) : 1;
+  const int64_t slots = std::min<int64_t>({static_cast<int64_t>(threads), DirectConv::kParallelSlots, units});
+  if (slots <= 1) {
+    for (int64_t unit = 0; unit < units; ++unit) run_unit(unit, scratch);
+    return;
   }
+  ParallelFor(pool, static_cast<size_t>(slots), [&](size_t task) {
+    float* slot = scratch + static_cast<int64_t>(task) * c.slot_floats();
+    for (int64_t unit = static_cast<int64_t>(task); unit < units; unit += slots) run_unit(unit, slot);
+  });
 }
 
 }  // namespace tinyq::kernels::HWY_NAMESPACE
@@ -363,13 +375,15 @@ std::unique_ptr<DirectConv> DirectConv::create(const DirectConvParams& p, const 
   return c;
 }
 
-size_t DirectConv::scratch_bytes() const {
+int64_t DirectConv::slot_floats() const {
   if (pointwise) {
     const XBlock& last = xblocks.back();
-    return last.valid < last.nvec * lanes ? sizeof(float) * p.cin_g * last.nvec * lanes : 0;
+    return last.valid < last.nvec * lanes ? (p.cin_g * last.nvec * lanes + 15) / 16 * 16 : 0;
   }
-  return sizeof(float) * (stage_floats() + p.stride_w * phase_w);
+  return stage_floats() + (p.stride_w * phase_w + 15) / 16 * 16;
 }
+
+size_t DirectConv::scratch_bytes() const { return sizeof(float) * slot_floats() * kParallelSlots; }
 
 void DirectConv::run(const float* x, float* y, void* scratch, const float* sum, pthreadpool_t pool) const {
   HWY_DYNAMIC_DISPATCH(RunDirectConv)(*this, x, y, sum, static_cast<float*>(scratch), pool);

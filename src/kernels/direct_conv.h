@@ -49,6 +49,10 @@ class DirectConv {
   int64_t taps = 0;             // cin_g * k_h * k_w
   // Scratch floats of a staged band (a padded row for the stride split follows it).
   int64_t stage_floats() const { return (p.cin_g * band_in_rows * p.stride_w * phase_w + 15) / 16 * 16; }
+  // Scratch floats one task needs; the scratch holds kParallelSlots of them.
+  int64_t slot_floats() const;
+  // Most tasks a run splits into on a thread pool (each needs its own scratch slot).
+  static constexpr int64_t kParallelSlots = 4;
   std::vector<int32_t> offsets;       // per tap: float offset from a block's origin in the stage
   std::vector<int32_t> tail_offsets;  // pointwise only: the same for the zero-padded tail copy
   std::vector<XBlock> xblocks;

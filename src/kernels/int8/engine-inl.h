@@ -130,8 +130,11 @@ struct ConvBlockArgs {
 // The epilogue of a conv block, kept out of line so that the accumulation loop has the
 // registers to itself.
 template <int OCB, int XV>
-TINYQ_NOINLINE void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a, const Epilogue& e,
+TINYQ_NOINLINE void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a, const Epilogue& e_in,
                                          void* out) {
+  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
+  // reload its fields after every store.
+  const Epilogue e = e_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
   TINYQ_UNROLL
@@ -180,6 +183,106 @@ void conv_block(const ConvBlockArgs& a, const Epilogue& e, void* out) {
   conv_block_finish<OCB, XV>(done, a, e, out);
 }
 
+// One output channel (depthwise, or a single-channel output): R output rows x XV pixel vectors
+// per block instead, so that small planes still give the registers enough work per call.
+template <int R, int XV>
+TINYQ_NOINLINE void rows_block_finish(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a, int64_t out_w,
+                                      const Epilogue& e_in, void* out) {
+  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
+  // reload its fields after every store.
+  const Epilogue e = e_in;
+  const EpiVecs k = epi_vecs(e);
+  RangeVecs range = load_range(e);
+  const ChanVecs cv = chan_broadcast(e, a.c0);
+  TINYQ_UNROLL
+  for (int r = 0; r < R; ++r) {
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) {
+      const int count = v == XV - 1 ? a.last_count : Ops::L;
+      const int64_t pos = a.pos + r * out_w + v * Ops::L;
+      const Ops::I rows = e.rowsum ? Ops::loadi(e.rowsum + pos, count) : Ops::zeroi();
+      finish_vec(acc[r][v], cv, rows, e, k, range, out, a.out_index + r * out_w + v * Ops::L, count);
+    }
+  }
+  store_range(e, range);
+}
+
+template <int R, int XV>
+void rows_block(const ConvBlockArgs& a, int64_t ystride, int64_t out_w, const Epilogue& e, void* out) {
+  Ops::I acc[R][XV];
+  TINYQ_UNROLL
+  for (int r = 0; r < R; ++r)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) acc[r][v] = Ops::zeroi();
+  const int8_t* w = a.w;
+  for (int64_t t = 0; t < a.quads; ++t) {
+    const typename Ops::WP wq = Ops::prep_wb(w + t * 4);
+    const uint8_t* src = a.origin + a.offsets[t];
+    TINYQ_UNROLL
+    for (int r = 0; r < R; ++r)
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v)
+        acc[r][v] = Ops::dot(acc[r][v], Ops::prep_x(Ops::loadu(src + r * ystride + v * Ops::L * 4)), wq);
+  }
+  Ops::I done[R][XV];  // see conv_block
+  TINYQ_UNROLL
+  for (int r = 0; r < R; ++r)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) done[r][v] = acc[r][v];
+  rows_block_finish<R, XV>(done, a, out_w, e, out);
+}
+
+using RowsBlockFn = void (*)(const ConvBlockArgs&, int64_t, int64_t, const Epilogue&, void*);
+
+// Rows per block for xv pixel vectors (as many accumulators as fit), then smaller remainders.
+template <int XV>
+RowsBlockFn rows_block_fn(int rows) {
+  if (rows == kRowsFor[XV - 1]) return &rows_block<kRowsFor[XV - 1], XV>;
+  if (rows >= 4) return &rows_block<4, XV>;
+  if (rows >= 2) return &rows_block<2, XV>;
+  return &rows_block<1, XV>;
+}
+
+RowsBlockFn rows_block_fn(int rows, int xv) {
+  switch (xv) {
+    case 1: return rows_block_fn<1>(rows);
+    case 2: return rows_block_fn<2>(rows);
+    case 3: return rows_block_fn<3>(rows);
+    default: return rows_block_fn<4>(rows);
+  }
+}
+
+// Single output channel per group: blocks of rows x pixel vectors.
+void conv_image_rows(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
+                     const Epilogue& e, void* out) {
+  const ConvShape& s = p.s;
+  const int64_t out_plane = s.out_h * s.out_w;
+  ConvBlockArgs a;
+  a.offsets = p.offsets.data();
+  a.quads = p.quads;
+  a.wstride = p.quads * 4;
+  a.ch_stride = out_plane;
+  a.c0 = g;
+  a.w = packed + g * a.wstride;
+  for (int64_t xv0 = 0; xv0 < p.x_vectors;) {
+    const int xv = static_cast<int>(p.x_vectors - xv0 < 4 ? p.x_vectors - xv0 : 4);
+    const int64_t x0 = xv0 * Ops::L;
+    const int64_t last_x = x0 + (xv - 1) * Ops::L;
+    a.last_count = static_cast<int>(s.out_w - last_x < Ops::L ? s.out_w - last_x : Ops::L);
+    const int full = kRowsFor[xv - 1];
+    for (int64_t y = 0; y < s.out_h;) {
+      const int64_t left = s.out_h - y;
+      const int rows = left >= full ? full : (left >= 4 ? 4 : (left >= 2 ? 2 : 1));
+      a.origin = stage + y * p.ystride + x0 * 4;
+      a.pos = y * s.out_w + x0;
+      a.out_index = (n * s.c_out() + g) * out_plane + a.pos;
+      rows_block_fn(rows, xv)(a, p.ystride, s.out_w, e, out);
+      y += rows;
+    }
+    xv0 += xv;
+  }
+}
+
 using ConvBlockFn = void (*)(const ConvBlockArgs&, const Epilogue&, void*);
 
 template <int OCB>
@@ -204,6 +307,7 @@ ConvBlockFn conv_block_fn(int ocb, int xv) {
 void conv_image_impl(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
                 const Epilogue& e, void* out) {
   const ConvShape& s = p.s;
+  if (s.cout_g == 1) return conv_image_rows(p, stage, packed, n, g, e, out);
   const int64_t out_plane = s.out_h * s.out_w;
   const int64_t wstride = p.quads * 4;
   ConvBlockArgs a;
@@ -252,8 +356,11 @@ struct GemmBlockArgs {
 };
 
 template <int MB, int NV>
-TINYQ_NOINLINE void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g, const Epilogue& e,
+TINYQ_NOINLINE void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g, const Epilogue& e_in,
                                          void* out) {
+  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
+  // reload its fields after every store.
+  const Epilogue e = e_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
   TINYQ_UNROLL

@@ -154,6 +154,11 @@ void stage_conv_image(const ConvPlan& p, const uint8_t* x, int64_t n, int64_t g,
   // Absent sources (padding rows, channels past cin_g) read this row, which becomes `fill`.
   uint8_t* fill_row = stage + p.fill_offset;
   std::memset(fill_row, fill ^ xor_mask, static_cast<size_t>(s.in_w));
+  if (p.isa == Isa::kAvx512Vnni && s.stride_w <= 2) {
+    for (int64_t plane = 0; plane < p.planes; ++plane)
+      avx512::stage_plane(p, image, plane, xor_mask, fill, fill_row, stage + plane * p.plane_bytes);
+    return;
+  }
   for (int64_t plane = 0; plane < p.planes; ++plane)
     for (int64_t r = 0; r < p.stage_rows; ++r) {
       const uint8_t* src[4];

@@ -98,6 +98,9 @@ using StageS2Fn = void (*)(const uint8_t* const src[4], int64_t n_even, int64_t 
                            uint8_t* dst_even, uint8_t* dst_odd);
 
 namespace avx512 {
+// One plane of stage_conv_image: rows, padding and interior, without per-row calls.
+void stage_plane(const ConvPlan& p, const uint8_t* image, int64_t plane, uint8_t xor_mask, uint8_t fill,
+                 const uint8_t* fill_row, uint8_t* dst);
 void stage_s1(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst);
 void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask, uint8_t* dst_even,
               uint8_t* dst_odd);

@@ -132,6 +132,8 @@ struct Ops {
   }
 };
 
+// Rows per single-channel block for 1..4 pixel vectors (16 registers, two per x vector in use).
+constexpr int kRowsFor[4] = {8, 4, 3, 2};
 constexpr int kMaxOcb = 4;
 constexpr int kMaxXv = 4;
 constexpr int kGemmRows1 = 6;

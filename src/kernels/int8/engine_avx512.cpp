@@ -102,6 +102,8 @@ struct Ops {
   }
 };
 
+// Rows per single-channel block for 1..4 pixel vectors (accumulators <= 24 of 32 registers).
+constexpr int kRowsFor[4] = {16, 12, 8, 6};
 constexpr int kMaxOcb = 8;
 constexpr int kMaxXv = 4;
 constexpr int kGemmRows1 = 8;
@@ -151,6 +153,50 @@ inline void store_quads(__m512i s0, __m512i s1, __m512i s2, __m512i s3, int64_t 
 
 }  // namespace
 
+namespace {
+
+inline void fill_bytes(uint8_t* dst, int64_t n, __m512i fill) {
+  for (; n >= 64; n -= 64, dst += 64) _mm512_storeu_si512(dst, fill);
+  if (n > 0) _mm512_mask_storeu_epi8(dst, byte_mask(n), fill);
+}
+
+}  // namespace
+
+void stage_plane(const ConvPlan& p, const uint8_t* image, int64_t plane, uint8_t xor_mask, uint8_t fill,
+                 const uint8_t* fill_row, uint8_t* dst) {
+  const ConvShape& s = p.s;
+  const int64_t in_plane = s.in_h * s.in_w;
+  const __m512i fill_v = _mm512_set1_epi8(static_cast<char>(fill));
+  const ConvPlan::Phase* ph = p.phases.data();
+  // Stride 2: the phase that starts one column earlier holds the "even" bytes from there on.
+  const bool a_first = s.stride_w == 1 || !ph[1].count || (ph[0].count && ph[0].src_col < ph[1].src_col);
+  const ConvPlan::Phase& even = a_first ? ph[0] : ph[1];
+  const ConvPlan::Phase& odd = a_first ? ph[1 % s.stride_w] : ph[0];
+  for (int64_t r = 0; r < p.stage_rows; ++r, dst += p.row_bytes) {
+    const uint8_t* src[4];
+    for (int64_t j = 0; j < 4; ++j) {
+      int64_t ch, row;
+      if (p.mode == QuadMode::kChannels) {
+        ch = plane * 4 + j;
+        row = r - s.pad_top;
+      } else {
+        const int64_t kh = plane * 4 + j;
+        ch = kh < s.k_h ? 0 : s.cin_g;
+        row = r * s.stride_h + kh * s.dil_h - s.pad_top;
+      }
+      src[j] = (ch < s.cin_g && row >= 0 && row < s.in_h ? image + ch * in_plane + row * s.in_w : fill_row) +
+               even.src_col;
+    }
+    for (int64_t f = 0; f < s.stride_w; ++f) {
+      fill_bytes(dst + f * p.plen * 4, ph[f].pad_before, fill_v);
+      fill_bytes(dst + ph[f].dst + ph[f].count * 4, ph[f].pad_after, fill_v);
+    }
+    if (!even.count) continue;
+    if (s.stride_w == 1) stage_s1(src, even.count, xor_mask, dst + even.dst);
+    else stage_s2(src, even.count, odd.count, xor_mask, dst + even.dst, dst + odd.dst);
+  }
+}
+
 void stage_s1(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst) {
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(xor_mask));
   for (int64_t i = 0; i < n; i += 64) {
@@ -197,6 +243,7 @@ void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
+void stage_plane(const ConvPlan&, const uint8_t*, int64_t, uint8_t, uint8_t, const uint8_t*, uint8_t*) {}
 void stage_s1(const uint8_t* const[4], int64_t, uint8_t, uint8_t*) {}
 void stage_s2(const uint8_t* const[4], int64_t, int64_t, uint8_t, uint8_t*, uint8_t*) {}
 }  // namespace tinyq::kernels::int8::avx512
