@@ -14,10 +14,10 @@ node scripts/make-demo-data.js out/demo-data
 run_model() {  # model inputs.npz bench-batch
   local model="$1" inputs="$2" batch="$3"
   echo "== $model"
-  "$TINYQ" run "models/$model.onnx" --inputs "out/demo-data/$inputs" --save "$OUT/$model.outputs.npz"
-  "$TINYQ" bench "models/$model.onnx" --inputs "out/demo-data/$inputs" --batch 1 --json | tee "$OUT/$model.bench.json"
+  "$TINYQ" run --registry models/registry.json --model "$model" -v --inputs "out/demo-data/$inputs" --save "$OUT/$model.outputs.npz"
+  "$TINYQ" bench --registry models/registry.json --model "$model" --inputs "out/demo-data/$inputs" --batch 1 --json | tee "$OUT/$model.bench.json"
   if [ "$batch" != 1 ]; then
-    "$TINYQ" bench "models/$model.onnx" --inputs "out/demo-data/$inputs" --batch "$batch" --json | tee "$OUT/$model.bench.b$batch.json"
+    "$TINYQ" bench --registry models/registry.json --model "$model" --inputs "out/demo-data/$inputs" --batch "$batch" --json | tee "$OUT/$model.bench.b$batch.json"
   fi
 }
 run_model vmaf_tiny_v2 features.npz 4096
