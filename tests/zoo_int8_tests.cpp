@@ -117,6 +117,12 @@ struct ZooInt8Case {
   bool reference_kernels;
 };
 
+// Readable test parameters in gtest/ctest output.
+void PrintTo(const ZooInt8Case& c, std::ostream* os) {
+  *os << c.model << "." << c.set << (c.reference_kernels ? " reference" : " fast");
+}
+
+
 class ZooInt8 : public ::testing::TestWithParam<ZooInt8Case> {};
 
 TEST_P(ZooInt8, MatchesExactIntegerReference) {

@@ -45,6 +45,10 @@ struct ZooCase {
   bool reference_kernels;
 };
 
+// Readable test parameters in gtest/ctest output.
+void PrintTo(const ZooCase& c, std::ostream* os) { *os << c.model << "." << c.set << (c.reference_kernels ? " reference" : " fast"); }
+
+
 class ZooFp32 : public ::testing::TestWithParam<ZooCase> {};
 
 TEST_P(ZooFp32, MatchesOnnxRuntime) {
