@@ -91,7 +91,7 @@ inline void finish_vec(Ops::I acc, const ChanVecs& cv, Ops::I rowsum, const Epil
         const Ops::F z = Ops::zero_tail(f, count);
         range.lo = Ops::min_keep(z, range.lo);
         range.hi = Ops::max_keep(z, range.hi);
-        range.bad = Ops::addf(range.bad, Ops::mulf(z, Ops::zerof()));  // NaN from NaN and infinities
+        if (e.range_nan) range.bad = Ops::addf(range.bad, Ops::mulf(z, Ops::zerof()));  // NaN from NaN, inf
       }
       return;
     }
@@ -394,7 +394,29 @@ void gemm_block(const GemmBlockArgs& g, const Epilogue& e, void* out) {
     lanes[v] = avail < Ops::L ? static_cast<int>(avail) : Ops::L;
   }
   const int64_t step = g.panel * 4;
-  for (int64_t q = 0; q < g.kq; ++q) {
+  int64_t q = 0;
+  if (MB == 1) {
+    // One row (a 1-row MLP layer) has little to overlap: split K over two more accumulator
+    // chains so that the dot products' latency does not serialise (integer sums are exact in
+    // any order).
+    Ops::I acc1[NV], acc2[NV];
+    TINYQ_UNROLL
+    for (int v = 0; v < NV; ++v) acc1[v] = acc2[v] = Ops::zeroi();
+    for (; q + 3 <= g.kq; q += 3) {
+      TINYQ_UNROLL
+      for (int v = 0; v < NV; ++v) {
+        const int32_t* wp = reinterpret_cast<const int32_t*>(wcol[v] + q * step);
+        acc[0][v] = Ops::dot(acc[0][v], Ops::prep_xb(g.a + q * 4), Ops::prep_wv(Ops::loadi(wp, lanes[v])));
+        acc1[v] = Ops::dot(acc1[v], Ops::prep_xb(g.a + q * 4 + 4),
+                           Ops::prep_wv(Ops::loadi(wp + step / 4, lanes[v])));
+        acc2[v] = Ops::dot(acc2[v], Ops::prep_xb(g.a + q * 4 + 8),
+                           Ops::prep_wv(Ops::loadi(wp + 2 * (step / 4), lanes[v])));
+      }
+    }
+    TINYQ_UNROLL
+    for (int v = 0; v < NV; ++v) acc[0][v] = Ops::addi(acc[0][v], Ops::addi(acc1[v], acc2[v]));
+  }
+  for (; q < g.kq; ++q) {
     typename Ops::WP w[NV];
     TINYQ_UNROLL
     for (int v = 0; v < NV; ++v)
@@ -429,8 +451,50 @@ GemmBlockFn gemm_block_fn(int nv) {
 // Rows per block for nv column vectors: as many accumulators as the registers allow.
 constexpr int gemm_rows_for(int nv) { return nv == 1 ? kGemmRows1 : (nv == 2 ? kGemmRows2 : kGemmRows4); }
 
+// One output column (N = 1): rows are the lanes instead, so that every lane is an output; the
+// four activation bytes of a K quad are gathered from the rows, the weight quad broadcast.
+constexpr int kGemvVectors = 4;  // independent row vectors in flight
+
+void gemv(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, const Epilogue& e_in,
+          void* out) {
+  const Epilogue e = e_in;  // see conv_block_finish
+  const EpiVecs kv = epi_vecs(e);
+  RangeVecs range = load_range(e);
+  const ChanVecs cv = chan_broadcast(e, 0);
+  const int64_t kq = gemm_k_quads(k);
+  const Ops::I offsets = Ops::mullo(Ops::iota(), Ops::set1i(static_cast<int32_t>(lda)));
+  constexpr int64_t kBlock = Ops::L * kGemvVectors;
+  for (int64_t m0 = 0; m0 < rows; m0 += kBlock) {
+    Ops::I acc[kGemvVectors];
+    int count[kGemvVectors];
+    TINYQ_UNROLL
+    for (int u = 0; u < kGemvVectors; ++u) {
+      acc[u] = Ops::zeroi();
+      const int64_t left = rows - (m0 + u * Ops::L);
+      count[u] = left <= 0 ? 0 : (left < Ops::L ? static_cast<int>(left) : Ops::L);
+    }
+    for (int64_t q = 0; q < kq; ++q) {
+      const typename Ops::WP wq = Ops::prep_wb(packed + q * 4);
+      TINYQ_UNROLL
+      for (int u = 0; u < kGemvVectors; ++u)
+        if (count[u])
+          acc[u] = Ops::dot(acc[u], Ops::prep_x(Ops::gather(a + (m0 + u * Ops::L) * lda + q * 4, offsets, count[u])),
+                            wq);
+    }
+    TINYQ_UNROLL
+    for (int u = 0; u < kGemvVectors; ++u) {
+      if (!count[u]) break;
+      const int64_t m = m0 + u * Ops::L;
+      const Ops::I rs = e.rowsum ? Ops::loadi(e.rowsum + m, count[u]) : Ops::zeroi();
+      finish_vec(acc[u], cv, rs, e, kv, range, out, m, count[u]);
+    }
+  }
+  store_range(e, range);
+}
+
 void gemm_impl(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
           const Epilogue& e, void* out) {
+  if (n_cols == 1 && rows > 1) return gemv(a, lda, rows, packed, k, e, out);
   GemmBlockArgs g;
   g.lda = lda;
   g.kq = gemm_k_quads(k);

@@ -56,6 +56,12 @@ struct Ops {
     return count >= L ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(count));
   }
 
+  static I iota() { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+  // 32-bit words at base + offsets[i] for the first count lanes (0 elsewhere, not read).
+  static I gather(const void* base, I offsets, int count) {
+    return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), static_cast<const int*>(base), offsets,
+                                       lane_mask(count), 1);
+  }
   static Pairs split_unsigned(I v) {
     return {_mm256_and_si256(v, _mm256_set1_epi32(0x00FF00FF)), _mm256_srli_epi16(v, 8)};
   }

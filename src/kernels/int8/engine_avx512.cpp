@@ -50,6 +50,11 @@ struct Ops {
     return count >= L ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(mask(count), p);
   }
 
+  static I iota() { return _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
+  // 32-bit words at base + offsets[i] for the first count lanes (0 elsewhere, not read).
+  static I gather(const void* base, I offsets, int count) {
+    return _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), mask(count), offsets, base, 1);
+  }
   static XP prep_x(I v) { return v; }
   static WP prep_wb(const int8_t* w) { return _mm512_set1_epi32(load32(w)); }
   static XP prep_xb(const uint8_t* a) { return _mm512_set1_epi32(load32(a)); }

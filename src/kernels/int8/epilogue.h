@@ -41,6 +41,10 @@ struct Epilogue {
   // max with 0, NaN skipped, any NaN/infinity) is gathered on the way: 3 vectors of lanes
   // (lo, hi, non-finite marker), laid out as ISA-width float arrays and reduced by reduce_range.
   float* range_acc = nullptr;
+  // Whether the output can hold NaN (which the range's lo/hi skip), so the marker lanes must look
+  // for it; infinities show in lo/hi anyway. False when scale and bias are finite and there is no
+  // residual: float(sum) * scale + bias is then finite or +-inf.
+  bool range_nan = true;
 };
 
 // Lanes of a range accumulator (the widest ISA's), and its reduction to {lo, hi, non-finite}.
@@ -65,6 +69,8 @@ inline void reduce_range(const float* acc, float* out3) {
   }
   out3[0] = lo;
   out3[1] = hi;
+  // Infinite bounds count too: the markers are only kept when NaN is possible (range_nan).
+  bad |= lo - lo != 0.0f || hi - hi != 0.0f;
   out3[2] = bad ? 1.0f : 0.0f;
 }
 
@@ -118,7 +124,7 @@ inline void finish_scalar(int32_t raw, const Epilogue& e, int64_t c, int64_t p, 
         float* r = e.range_acc;
         r[0] = v < r[0] ? v : r[0];
         r[kRangeLanes] = v > r[kRangeLanes] ? v : r[kRangeLanes];
-        r[2 * kRangeLanes] = r[2 * kRangeLanes] + no_contract(v * 0.0f);
+        if (e.range_nan) r[2 * kRangeLanes] = r[2 * kRangeLanes] + no_contract(v * 0.0f);
       }
       break;
     }

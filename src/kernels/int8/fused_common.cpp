@@ -76,7 +76,10 @@ Result<WeightSpec> read_weight_spec(PrepareContext& ctx, bool is_static, int64_t
                      dtype_name(ws->dtype()) + shape_str(ws->shape()));
   w.scale = ws->data<float>();
   w.scale_stride = ws->numel() == 1 ? 0 : 1;
-  for (int64_t c = 0; c < ws->numel(); ++c) TINYQ_RETURN_IF_ERROR(check_scale(ctx, "w", w.scale[c]));
+  for (int64_t c = 0; c < ws->numel(); ++c) {
+    TINYQ_RETURN_IF_ERROR(check_scale(ctx, "w", w.scale[c]));
+    w.max_scale = std::max(w.max_scale, w.scale[c]);
+  }
   if (ctx.has_input(kWZeroPoint)) {
     TINYQ_ASSIGN_OR_RETURN(const Tensor* wz, ctx.const_input(kWZeroPoint));
     if (wz->dtype() != DType::kInt8 || wz->rank() > 1 || (wz->numel() != 1 && wz->numel() != c_out))
@@ -92,8 +95,12 @@ Result<WeightSpec> read_weight_spec(PrepareContext& ctx, bool is_static, int64_t
     if (b->dtype() != want || b->numel() != c_out)
       return ctx.error("bias must be " + std::string(dtype_name(want)) + " with " + std::to_string(c_out) +
                        " entries, got " + dtype_name(b->dtype()) + shape_str(b->shape()));
-    if (is_static) w.bias_i = b->data<int32_t>();
-    else w.bias_f = b->data<float>();
+    if (is_static) {
+      w.bias_i = b->data<int32_t>();
+    } else {
+      w.bias_f = b->data<float>();
+      for (int64_t c = 0; c < c_out; ++c) w.bias_finite &= std::isfinite(w.bias_f[c]);
+    }
   }
   return w;
 }
@@ -151,7 +158,7 @@ const uint8_t* prepare_x(Isa isa, const XSpec& spec, const void* x, const void* 
       if (x_range) {
         lo = x_range[0];
         hi = x_range[1];
-        nonfinite = x_range[2] != 0.0f;
+        nonfinite = x_range[2] != 0.0f;  // reduce_range also marks infinite bounds
       } else {
         range_f32(isa, static_cast<const float*>(x), n, &lo, &hi, &nonfinite);
       }

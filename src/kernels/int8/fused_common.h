@@ -61,6 +61,8 @@ struct WeightSpec {
   int64_t zero_point_stride = 0;
   bool has_zero_point = false;          // any entry != 0
   const float* bias_f = nullptr;        // dynamic ops: C_out entries, or null
+  bool bias_finite = true;              // every bias_f entry is finite
+  float max_scale = 0.0f;               // the largest scale entry
   const int32_t* bias_i = nullptr;      // static ops: C_out entries, or null
   float scale_at(int64_t c) const { return scale[c * scale_stride]; }
   int32_t zero_point_at(int64_t c) const { return zero_point ? zero_point[c * zero_point_stride] : 0; }

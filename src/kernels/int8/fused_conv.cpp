@@ -1,6 +1,7 @@
 // QLinearConvFused and ConvIntegerFused (fused_ops.h): a 1-D or 2-D convolution of quantised
 // activations with packed int8 weights (packing.h), exact int32 sums, and the epilogue of the
 // QDQ or QOperator chain it replaces.
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -157,6 +158,8 @@ class FastConv final : public Kernel {
     if (op_.o.has_y_range) {
       reset_range(range);
       e.range_acc = range;
+      // NaN needs a NaN input (residual), or an infinite scale or bias (0 * inf, inf - inf).
+      e.range_nan = op_.o.has_residual || !op_.w.bias_finite || !std::isfinite(xr.scale * op_.w.max_scale);
     }
     const uint8_t fill = static_cast<uint8_t>(xr.zero_point_u8);
     for (int64_t n = 0; n < s.batch; ++n)

@@ -1,6 +1,7 @@
 // QLinearMatMulFused and MatMulIntegerFused (fused_ops.h): x [..., M, K] times constant packed
 // weights (packing.h; w is [panels * gemm_panel(N), ceil(K/4)*4] and attribute n gives N), exact int32
 // sums, and the epilogue of the QDQ or QOperator chain it replaces.
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -111,6 +112,8 @@ class FastGemm final : public Kernel {
     if (op_.o.has_y_range) {
       reset_range(range);
       e.range_acc = range;
+      // NaN needs a NaN input (residual), or an infinite scale or bias (0 * inf, inf - inf).
+      e.range_nan = op_.o.has_residual || !op_.w.bias_finite || !std::isfinite(xr.scale * op_.w.max_scale);
     }
     gemm(isa_, staged, op_.k, op_.rows, op_.w.packed, op_.k, op_.n, e, a.outputs[0]);
     if (op_.o.has_y_range) reduce_range(range, static_cast<float*>(a.outputs[1]));

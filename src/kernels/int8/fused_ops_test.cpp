@@ -373,7 +373,7 @@ TEST(FusedInt8Gemm, FastMatchesReference) {
   struct GemmCase { Shape x; int64_t n; };
   const std::vector<GemmCase> cases = {
       {{1, 6}, 32}, {{1, 6}, 64}, {{7, 64}, 32}, {{33, 32}, 16}, {{5, 16}, 1}, {{1, 128}, 1}, {{2, 3, 9}, 17},
-      {{300, 4}, 100}, {{8, 130}, 48}, {{6}, 5}, {{257, 64}, 64},
+      {{300, 4}, 100}, {{8, 130}, 48}, {{6}, 5}, {{257, 64}, 64}, {{300, 16}, 1}, {{70, 7}, 1},
   };
   for (const auto& gc : cases) {
     const int64_t k = gc.x.back(), n = gc.n;
