@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "kernels/linalg_geometry.h"
 #include "kernels/output_clamp.h"
 #include "kernels/packed_gemm.h"
 
@@ -284,57 +285,18 @@ Result<std::unique_ptr<Kernel>> make_matmul(PrepareContext& ctx) {
     return ctx.error(std::string("A is ") + dtype_name(dt) + " but B is " + dtype_name(ctx.input(1).dtype));
   if (dt != DType::kFloat32 && dt != DType::kFloat64 && dt != DType::kInt32 && dt != DType::kInt64)
     return ctx.unsupported(std::string("dtype ") + dtype_name(dt));
-  Shape as = ctx.input(0).shape, bs = ctx.input(1).shape;
-  if (as.empty() || bs.empty()) return ctx.error("operands must have rank >= 1");
-  const bool a_vec = as.size() == 1, b_vec = bs.size() == 1;
-  if (a_vec) as.insert(as.begin(), 1);
-  if (b_vec) bs.push_back(1);
+  TINYQ_ASSIGN_OR_RETURN(MatMulGeometry g, read_matmul_geometry(ctx, ctx.input(0).shape, ctx.input(1).shape));
   MatMulPlan p;
   TINYQ_ASSIGN_OR_RETURN(p.clamp, read_output_clamp(ctx));
-  p.m = as[as.size() - 2];
-  p.k = as.back();
-  p.n = bs.back();
-  if (bs[bs.size() - 2] != p.k)
-    return ctx.error("inner dimensions differ: A " + shape_str(ctx.input(0).shape) + ", B " +
-                     shape_str(ctx.input(1).shape));
-  // Broadcast the batch dims (numpy rules), right-aligned.
-  const Shape ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
-  const size_t rank = std::max(ab.size(), bb.size());
-  Shape batch(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i + ab.size() >= rank ? ab[i + ab.size() - rank] : 1;
-    const int64_t db = i + bb.size() >= rank ? bb[i + bb.size() - rank] : 1;
-    if (da != db && da != 1 && db != 1)
-      return ctx.error("batch dims of A " + shape_str(ctx.input(0).shape) + " and B " + shape_str(ctx.input(1).shape) +
-                       " do not broadcast");
-    batch[i] = da == 1 ? db : da;
-  }
-  Shape out = batch;
-  if (!a_vec) out.push_back(p.m);
-  if (!b_vec) out.push_back(p.n);
+  p.m = g.m;
+  p.k = g.k;
+  p.n = g.n;
+  p.a_offsets = std::move(g.a_offsets);
+  p.b_offsets = std::move(g.b_offsets);
+  const Shape& out = g.out_shape;
   ctx.set_output(0, dt, out);
-  const int64_t batches = shape_numel(batch);
-  // Element offsets of each operand's matrix for every output batch (strides 0 on broadcast dims).
-  auto offsets = [&](const Shape& dims, int64_t matrix) {
-    std::vector<int64_t> strides(rank, 0);
-    int64_t s = matrix;
-    for (size_t i = dims.size(); i-- > 0;) {
-      if (dims[i] != 1) strides[i + rank - dims.size()] = s;
-      s *= dims[i];
-    }
-    std::vector<int64_t> result(batches);
-    for (int64_t bi = 0; bi < batches; ++bi) {
-      int64_t rem = bi, off = 0;
-      for (size_t i = rank; i-- > 0;) {
-        off += (rem % batch[i]) * strides[i];
-        rem /= batch[i];
-      }
-      result[bi] = off;
-    }
-    return result;
-  };
-  p.a_offsets = offsets(ab, p.m * p.k);
-  p.b_offsets = offsets(bb, p.k * p.n);
+  const Shape& bs = ctx.input(1).shape;  // B's own batch dims: all but its last two
+  const int64_t b_batches = bs.size() > 2 ? shape_numel(Shape(bs.begin(), bs.end() - 2)) : 1;
   if (shape_numel(out) == 0) return make_kernel([](const KernelArgs&) {});
   if (p.k == 0 && !p.clamp.active()) {  // an empty sum (a clamped one goes through the loops)
     const size_t bytes = static_cast<size_t>(shape_numel(out)) * dtype_size(dt);
@@ -344,7 +306,7 @@ Result<std::unique_ptr<Kernel>> make_matmul(PrepareContext& ctx) {
     case DType::kFloat32:
       if (ctx.impl() == KernelImpl::kFast) {
         const Tensor* b = ctx.input(1).value;
-        return std::unique_ptr<Kernel>(new FastMatMul(p, b ? b->data<float>() : nullptr, shape_numel(bb)));
+        return std::unique_ptr<Kernel>(new FastMatMul(p, b ? b->data<float>() : nullptr, b_batches));
       }
       return matmul_reference_kernel<float>(p);
     case DType::kFloat64: return matmul_reference_kernel<double>(p);

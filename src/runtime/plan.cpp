@@ -239,6 +239,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
     const Slot& slot = plan->slots_[s];
     if (slot.kind == SlotKind::kConstant) plan->arg_ptrs_[a] = const_cast<void*>(slot.constant->raw());
     else if (slot.kind == SlotKind::kArena) plan->arg_ptrs_[a] = plan->arena_.get() + slot.offset;
+    else plan->input_args_.emplace_back(static_cast<uint32_t>(a), slot.input_index);
   }
   return plan;
 }
@@ -252,10 +253,7 @@ size_t Plan::resident_bytes() const {
 
 void Plan::run(std::span<const void* const> inputs, std::span<void* const> outputs, pthreadpool_t pool) {
   std::byte* arena = arena_.get();
-  for (size_t a = 0; a < arg_slots_.size(); ++a) {
-    int s = arg_slots_[a];
-    if (s >= 0 && slots_[s].kind == SlotKind::kInput) arg_ptrs_[a] = const_cast<void*>(inputs[slots_[s].input_index]);
-  }
+  for (const auto& [arg, input] : input_args_) arg_ptrs_[arg] = const_cast<void*>(inputs[input]);
   for (Step& st : steps_) {
     kernels::KernelArgs args{const_cast<const void* const*>(arg_ptrs_.data() + st.first_arg),
                              arg_ptrs_.data() + st.first_arg + st.num_inputs, arena + st.scratch_offset, pool};

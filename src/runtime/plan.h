@@ -60,7 +60,8 @@ class Plan {
   std::vector<Slot> slots_;
   std::vector<Step> steps_;
   std::vector<int> arg_slots_;                 // slot per kernel argument; -1 = omitted
-  std::vector<void*> arg_ptrs_;                // resolved per run
+  std::vector<void*> arg_ptrs_;                // fixed at plan time, but for graph inputs
+  std::vector<std::pair<uint32_t, int>> input_args_;  // (argument, graph input) patched per run
   std::vector<std::unique_ptr<Tensor>> folded_;  // constants computed at plan time
   std::vector<int> output_slots_;
   std::vector<kernels::TensorInfo> output_infos_;

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sys/wait.h>
 
+#include "cli_test_util.h"
 #include "io/npy.h"
 
 namespace fs = std::filesystem;
@@ -15,28 +16,9 @@ using namespace tinyq;
 
 namespace {
 
-fs::path zoo() {
-  if (const char* env = std::getenv("TINYQ_SHARED_DIR")) return fs::path(env) / "zoo";
-  return fs::path(TINYQ_SOURCE_DIR) / ".." / "shared" / "zoo";
-}
-
-struct Outcome {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome tinyq_cli(const std::string& args) {
-  std::string cmd = std::string(TINYQ_CLI) + " " + args + " 2>&1";
-  Outcome out{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.output.append(buf.data(), n);
-  int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+fs::path zoo() { return cli::testing::zoo_dir(); }
+using cli::testing::Outcome;
+Outcome tinyq_cli(const std::string& args) { return cli::testing::run_cli(args); }
 
 class CliTest : public ::testing::Test {
  protected:

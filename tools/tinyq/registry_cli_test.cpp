@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_test_util.h"
 #include "io/npy.h"
 #include "tinyq/registry.h"
 
@@ -19,29 +20,11 @@ using namespace tinyq;
 
 namespace {
 
-fs::path zoo_models() {
-  if (const char* env = std::getenv("TINYQ_SHARED_DIR"); env && *env) return fs::path(env) / "zoo" / "models";
-  return fs::path(TINYQ_SOURCE_DIR) / ".." / "shared" / "zoo" / "models";
-}
+fs::path zoo_models() { return cli::testing::zoo_dir() / "models"; }
 fs::path bundled() { return fs::path(TINYQ_SOURCE_DIR) / "models"; }
 
-struct Outcome {
-  int code;
-  std::string output;  // stdout and stderr together
-};
-
-Outcome cli(const std::string& args) {
-  std::string cmd = std::string(TINYQ_CLI) + " " + args + " 2>&1";
-  Outcome out{-1, ""};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.output.append(buf.data(), n);
-  int status = pclose(p);
-  out.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return out;
-}
+using cli::testing::Outcome;
+Outcome cli(const std::string& args) { return cli::testing::run_cli(args); }
 
 std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
   std::vector<std::string> out;
