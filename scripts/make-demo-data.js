@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// Generates the demo's input sets for the bundled models, deterministically (fixed seed), into
-// OUT_DIR (default out/demo-data). The data is synthetic and made here, so it carries no
-// third-party licence:
+// Generates the demo's input sets for the bundled models that have no bundled data,
+// deterministically (fixed seed), into OUT_DIR (default out/demo-data). The image models run on
+// their real bundled fixtures (models/data/). This data is synthetic and made here, so it carries
+// no third-party licence:
 //   - feature MLPs (vmaf_tiny_v2/v3/v4): 256 rows of the six libvmaf features in their natural
 //     ranges (adm2 and vif_scale0..3 in [0.2, 1], vif rising with scale, motion2 in [0, 20]);
 //   - fr_regressor_v1: the same rows standardised (zero mean, unit variance per feature);
-//   - learned_filter_v1, nr_metric_v1: 4 luma frames 224x224 in [0,1]: smooth gradients, discs and
-//     stripes with 8x8 block quantisation and noise, as a coded frame might look;
 //   - smoke_v0: 8 rows of uniform [0,1) values, [8,1,4,4], fed one row at a time.
 // Usage: node scripts/make-demo-data.js [OUT_DIR]
 'use strict';
@@ -53,35 +52,6 @@ for (let f = 0; f < 6; ++f) {
   for (let r = 0; r < ROWS; ++r) std[r * 6 + f] = (features[r * 6 + f] - mean) / sd;
 }
 npy.writeNpz(path.join(out, 'features_standardised.npz'), [['features', { dtype: 'float32', shape: [ROWS, 6], data: std }]]);
-
-const FRAMES = 4, H = 224, W = 224;
-const frames = new Float32Array(FRAMES * H * W);
-for (let k = 0; k < FRAMES; ++k) {
-  const cx = 60 + 100 * rand(), cy = 60 + 100 * rand(), rad = 20 + 40 * rand(), freq = 0.05 + 0.2 * rand();
-  const plane = new Float32Array(H * W);
-  for (let y = 0; y < H; ++y)
-    for (let x = 0; x < W; ++x) {
-      let v = 0.25 + 0.5 * (x + y) / (H + W);
-      if ((x - cx) ** 2 + (y - cy) ** 2 < rad * rad) v = 0.85 - 0.3 * (y - cy) / rad;
-      if (y > 150) v += 0.15 * Math.sin(x * freq);
-      plane[y * W + x] = v;
-    }
-  // 8x8 block averaging towards the block mean (a coarse codec), then noise; quantised to 8 bits.
-  for (let by = 0; by < H; by += 8)
-    for (let bx = 0; bx < W; bx += 8) {
-      let m = 0;
-      for (let y = by; y < by + 8; ++y) for (let x = bx; x < bx + 8; ++x) m += plane[y * W + x];
-      m /= 64;
-      for (let y = by; y < by + 8; ++y)
-        for (let x = bx; x < bx + 8; ++x) {
-          const v = 0.6 * plane[y * W + x] + 0.4 * m + 0.02 * (rand() - 0.5);
-          frames[k * H * W + y * W + x] = Math.round(255 * Math.min(1, Math.max(0, v))) / 255;
-        }
-    }
-}
-const img = { dtype: 'float32', shape: [FRAMES, 1, H, W], data: frames };
-npy.writeNpz(path.join(out, 'degraded.npz'), [['degraded', img]]);
-npy.writeNpz(path.join(out, 'frame.npz'), [['frame', img]]);
 
 const smoke = new Float32Array(8 * 16);
 for (let i = 0; i < smoke.length; ++i) smoke[i] = rand();

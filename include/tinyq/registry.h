@@ -17,6 +17,10 @@
 
 namespace tinyq {
 
+namespace ir {
+struct Model;
+}
+
 inline constexpr uint64_t kDefaultMaxModelBytes = uint64_t{64} << 20;
 inline constexpr uint64_t kMaxRegistryBytes = uint64_t{16} << 20;
 
@@ -141,6 +145,8 @@ struct LoaderOptions {
   // When the entry's quant_mode asks for <stem>.int8.onnx and that file is absent, load the fp32
   // file instead (with a warning through `log`) rather than fail.
   bool allow_fp32_fallback = false;
+  // Load the fp32 file whatever quant_mode says (the accuracy gate's reference run).
+  bool force_fp32 = false;
   // Files larger than this are refused before they are read (the model and its external data).
   uint64_t max_model_bytes = kDefaultMaxModelBytes;
   SessionOptions session;
@@ -166,5 +172,53 @@ Result<LoadedModel> open_registered(const Registry& registry, const std::string&
 // Registry::load(registry_path), then the above.
 Result<LoadedModel> open_registered(const std::string& registry_path, const std::string& id,
                                     const LoaderOptions& options = {});
+
+// ---- Recording an int8 artefact (tinyq quantize --registry) ----
+
+// Writes `int8_bytes` as entry `id`'s <stem>.int8.onnx (beside its fp32 file) and sets the
+// entry's int8_sha256 to their digest, as a pair: both go to temp files first and are then
+// renamed into place, under the registry's folder lock and journal (see
+// recover_registry_writes); when any step fails, the old artefact and the old registry both
+// remain. The registry keeps its other content and key order (2-space indent). Returns the path.
+Result<std::string> write_int8_artifact(const std::string& registry_path, const std::string& id,
+                                        const std::string& int8_bytes);
+
+// ---- A registered model's verified IR (tinyq's own tools: gate, audit, tune) ----
+
+enum class RegisteredFile { kFp32, kInt8 };  // the entry's onnx file, or its <stem>.int8.onnx
+
+struct VerifiedFile {
+  std::string file;    // resolved inside the registry's folder
+  std::string sha256;  // of the bytes parsed; equal to the registry's digest
+};
+
+// Reads entry `id`'s fp32 or int8 file once (refusing files over options.max_model_bytes), checks
+// those bytes against the registry's digest and parses the same bytes into tinyq's IR (ir::Model,
+// internal: src/ir/graph.h), so a caller that needs the graph never hashes twice. The caller names
+// the file (quant_mode is not consulted) and decides whether the registry must be valid.
+Result<ir::Model> load_registered_model(const Registry& registry, const std::string& id, RegisteredFile which,
+                                        const LoaderOptions& options = {}, VerifiedFile* verified = nullptr);
+
+// ---- Recording a chosen quantisation (tinyq tune) ----
+
+// What tinyq tune decided for an entry.
+struct EntryUpdate {
+  QuantMode quant_mode = QuantMode::kStatic;  // static, dynamic or qat
+  std::string quant_calibration_set;          // set when non-empty, else left as it is
+  std::string notes;                          // replaces the entry's notes (schema: at most 512 characters)
+};
+
+// Writes `int8_bytes` as entry `id`'s <stem>.int8.onnx and sets the entry's quant_mode,
+// int8_sha256 (their digest), notes and quant_calibration_set, as one change that survives a
+// crash at any point (see recover_registry_writes). The new document must pass the schema, else
+// nothing is written. Other keys keep their order (2-space indent). Returns the artefact's path.
+Result<std::string> write_registry_entry(const std::string& registry_path, const std::string& id,
+                                         const std::string& int8_bytes, const EntryUpdate& update);
+
+// Finishes a registry change that a killed writer left half done (every new file complete on
+// disk: rolled forward; otherwise nothing was replaced yet and the old files stay), then removes
+// the temp and backup files writers leave beside the registry and its int8 artefacts. Holds an
+// exclusive lock on the registry's folder, as every writer does; safe to call at any time.
+Status recover_registry_writes(const std::string& registry_path);
 
 }  // namespace tinyq

@@ -18,11 +18,22 @@ namespace ir {
 struct Model;
 }
 
+// Caps that keep a hostile or corrupt model from exhausting memory: a model or plan over one is
+// refused with kLimit, naming the model and the limit, before anything that large is allocated.
+// The defaults leave ample room for the tiny models tinyq is for.
+struct ResourceLimits {
+  uint64_t max_model_bytes = uint64_t{1} << 31;     // the .onnx file, and each external data file
+  int64_t max_tensor_elements = int64_t{1} << 30;   // any initializer, input or planned tensor
+  int64_t max_nodes = 100000;                       // nodes in the graph
+  uint64_t max_session_bytes = uint64_t{4} << 30;   // constants + every cached plan's arena and folded tensors
+};
+
 struct SessionOptions {
   int threads = 1;                 // intra-op threads; 1 runs on the calling thread
   bool reference_kernels = false;  // use the scalar reference kernels (for testing)
   bool graph_passes = true;        // fuse subgraphs (e.g. int8 chains); false runs the graph as written
   size_t max_cached_plans = 8;     // plans kept for distinct input shapes
+  ResourceLimits limits;
 };
 
 // A declared graph input or output. dims[i] < 0 marks a symbolic dimension named symbols[i].

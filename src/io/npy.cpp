@@ -418,7 +418,7 @@ Result<std::string> build_npz(const NamedArrays& arrays) {
 
 // --- public API ------------------------------------------------------------------------------
 
-Result<Tensor> parse_npy(const void* data, size_t size, const std::string& display_name) {
+Result<NpyHeaderInfo> parse_npy_header(const void* data, size_t size, const std::string& display_name) {
   const auto* p = static_cast<const unsigned char*>(data);
   const std::string& name = display_name;
   if (size < kMagic.size() || std::memcmp(p, kMagic.data(), kMagic.size()) != 0) {
@@ -459,8 +459,15 @@ Result<Tensor> parse_npy(const void* data, size_t size, const std::string& displ
   uint64_t nbytes = 0;
   if (__builtin_mul_overflow(static_cast<uint64_t>(numel), static_cast<uint64_t>(dtype_size(dtype)), &nbytes))
     return Status::corrupt(name + ": npy shape " + shape_str(shape) + " is too large");
-  const size_t have = size - data_off;
-  const std::string what = std::string(dtype_name(dtype)) + " " + shape_str(shape);
+  return NpyHeaderInfo{dtype, shape, data_off, nbytes};
+}
+
+Result<Tensor> parse_npy(const void* data, size_t size, const std::string& display_name) {
+  const std::string& name = display_name;
+  TINYQ_ASSIGN_OR_RETURN(NpyHeaderInfo h, parse_npy_header(data, size, name));
+  const uint64_t nbytes = h.data_bytes;
+  const size_t have = size - h.data_offset;
+  const std::string what = std::string(dtype_name(h.dtype)) + " " + shape_str(h.shape);
   if (have < nbytes)
     return Status::corrupt(name + ": truncated npy data: " + what + " needs " + std::to_string(nbytes) +
                            " bytes, file has " + std::to_string(have));
@@ -468,8 +475,8 @@ Result<Tensor> parse_npy(const void* data, size_t size, const std::string& displ
     return Status::corrupt(name + ": npy data size mismatch: " + what + " needs " + std::to_string(nbytes) +
                            " bytes, file has " + std::to_string(have));
   try {
-    Tensor t(dtype, shape);
-    if (nbytes) std::memcpy(t.raw(), p + data_off, nbytes);
+    Tensor t(h.dtype, h.shape);
+    if (nbytes) std::memcpy(t.raw(), static_cast<const unsigned char*>(data) + h.data_offset, nbytes);
     return t;
   } catch (const std::bad_alloc&) {
     return Status::limit(name + ": out of memory allocating " + what);

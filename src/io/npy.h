@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +20,16 @@ using NamedArrays = std::vector<std::pair<std::string, Tensor>>;
 Result<Tensor> read_npy(const std::string& path);
 // Parses .npy bytes held in memory; `display_name` prefixes every error message.
 Result<Tensor> parse_npy(const void* data, size_t size, const std::string& display_name);
+// What an .npy header says: element type, shape, and where and how long the data is.
+struct NpyHeaderInfo {
+  DType dtype = DType::kUndefined;
+  Shape shape;
+  size_t data_offset = 0;  // bytes from the start of the file to the first element
+  uint64_t data_bytes = 0;  // numel * item size
+};
+// Parses the header at the start of `data`, which may be just a prefix of the file (the data need
+// not be there); errors are parse_npy's. For readers that stream the data (io/npz_stream.h).
+Result<NpyHeaderInfo> parse_npy_header(const void* data, size_t size, const std::string& display_name);
 // Serialises a tensor exactly as numpy's np.save does (version 1.0, or 2.0 for huge headers).
 Result<std::string> serialize_npy(const Tensor& t);
 

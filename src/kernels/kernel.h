@@ -75,7 +75,9 @@ std::unique_ptr<Kernel> make_kernel(Fn fn, size_t scratch_bytes = 0) {
 // What a factory sees of its node at plan time.
 class PrepareContext {
  public:
-  PrepareContext(const ir::Node& node, int64_t opset, KernelImpl impl, std::vector<TensorInfo> inputs);
+  // max_tensor_elements is the session's ResourceLimits::max_tensor_elements.
+  PrepareContext(const ir::Node& node, int64_t opset, KernelImpl impl, std::vector<TensorInfo> inputs,
+                 int64_t max_tensor_elements = INT64_MAX);
 
   const ir::Node& node() const { return node_; }
   int64_t opset() const { return opset_; }
@@ -112,6 +114,11 @@ class PrepareContext {
   std::vector<float> attr_floats(const char* name) const;  // empty when absent
   const Tensor* attr_tensor(const char* name) const;        // nullptr when absent
 
+  // kLimit naming the node when `shape` is over the session's max_tensor_elements (or overflows).
+  // The planner checks every output after the factory returns; a factory whose plan-time tables
+  // grow with an output's size (Resize's taps) checks first.
+  Status check_elements(const Shape& shape, const char* what) const;
+
   // Fails, naming the node and the attribute, when the node carries an attribute not in `known`.
   Status check_attrs(std::initializer_list<const char*> known) const;
   // Errors that name the node: bad model data, and valid ONNX that tinyq does not implement.
@@ -122,6 +129,7 @@ class PrepareContext {
   const ir::Node& node_;
   int64_t opset_;
   KernelImpl impl_;
+  int64_t max_tensor_elements_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   std::vector<int> missing_const_;

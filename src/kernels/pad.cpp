@@ -139,15 +139,20 @@ Result<std::unique_ptr<Kernel>> make_pad(PrepareContext& ctx) {
   p.src.resize(rank);
   for (int64_t k = 0; k < rank; ++k) {
     const int64_t n = x.shape[k];
-    const int64_t out_n = n + begin[k] + end[k];
+    int64_t out_n = 0;
+    if (__builtin_add_overflow(n, begin[k], &out_n) || __builtin_add_overflow(out_n, end[k], &out_n))
+      return ctx.error("pads " + shape_str(pads) + " overflow axis " + std::to_string(k));
     if (out_n < 0)
       return ctx.error("pads " + shape_str(pads) + " remove more than axis " + std::to_string(k) + " holds");
     if (mode != PadMode::kConstant && n == 0 && out_n > 0)
       return ctx.error("axis " + std::to_string(k) + " is empty, so mode '" + ctx.attr_string("mode", "") +
                        "' has nothing to copy from");
     p.out_dims[k] = out_n;
-    for (int64_t o = 0; o < out_n; ++o) p.src[k].push_back(source_coord(mode, o, begin[k], n));
   }
+  // The source tables take memory per output coordinate: check the output before building them.
+  TINYQ_RETURN_IF_ERROR(ctx.check_elements(p.out_dims, "output"));
+  for (int64_t k = 0; k < rank; ++k)
+    for (int64_t o = 0; o < p.out_dims[k]; ++o) p.src[k].push_back(source_coord(mode, o, begin[k], x.shape[k]));
   ctx.set_output(0, x.dtype, p.out_dims);
   if (shape_numel(p.out_dims) == 0) return make_kernel([](const KernelArgs&) {});
   return make_kernel([p](const KernelArgs& a) {

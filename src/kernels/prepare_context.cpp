@@ -1,12 +1,13 @@
 #include <algorithm>
 
 #include "kernels/kernel.h"
+#include "util/checked_numel.h"
 
 namespace tinyq::kernels {
 
 PrepareContext::PrepareContext(const ir::Node& node, int64_t opset, KernelImpl impl,
-                               std::vector<TensorInfo> inputs)
-    : node_(node), opset_(opset), impl_(impl), inputs_(std::move(inputs)) {
+                               std::vector<TensorInfo> inputs, int64_t max_tensor_elements)
+    : node_(node), opset_(opset), impl_(impl), max_tensor_elements_(max_tensor_elements), inputs_(std::move(inputs)) {
   outputs_.resize(node_.outputs.size());
 }
 
@@ -63,6 +64,10 @@ std::vector<float> PrepareContext::attr_floats(const char* name) const {
 const Tensor* PrepareContext::attr_tensor(const char* name) const {
   const ir::Attribute* a = node_.attr(name);
   return a && a->kind == ir::Attribute::Kind::kTensor ? &a->t : nullptr;
+}
+
+Status PrepareContext::check_elements(const Shape& shape, const char* what) const {
+  return util::check_tensor_elements(shape, max_tensor_elements_, node_.describe() + ": " + what);
 }
 
 Status PrepareContext::check_attrs(std::initializer_list<const char*> known) const {

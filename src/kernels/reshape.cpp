@@ -12,6 +12,7 @@ namespace {
 // Sets output 0 to `shape` with input 0's dtype and returns the byte-copy kernel.
 Result<std::unique_ptr<Kernel>> finish_view(PrepareContext& ctx, Shape shape) {
   const TensorInfo& x = ctx.input(0);
+  TINYQ_RETURN_IF_ERROR(ctx.check_elements(shape, "output"));  // a hostile shape's product could overflow
   if (shape_numel(shape) != shape_numel(x.shape))
     return ctx.error("cannot reshape " + shape_str(x.shape) + " to " + shape_str(shape));
   ctx.set_output(0, x.dtype, std::move(shape));
@@ -71,7 +72,7 @@ Result<std::unique_ptr<Kernel>> make_reshape(PrepareContext& ctx) {
       }
     }
     out[k] = d;
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known)) return ctx.check_elements(out, "shape");  // kLimit: overflows int64
   }
   if (infer >= 0) {
     if (allow_zero && has_zero)

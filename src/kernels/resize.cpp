@@ -224,6 +224,16 @@ Result<ResizeSpec> parse_spec(const PrepareContext& ctx, bool legacy) {
   return s;
 }
 
+// floor(length) as an output extent. A NaN, infinite or astronomically large length (a hostile
+// scale) is refused here, since converting it to int64 would be undefined.
+Result<int64_t> out_extent(const PrepareContext& ctx, double length) {
+  constexpr double kMaxExtent = 0x1p62;
+  if (!(length >= 0.0 && length < kMaxExtent))
+    return Status::limit(ctx.node().describe() + ": output length " + std::to_string(length) +
+                         " is more than any tensor can hold (max_tensor_elements)");
+  return static_cast<int64_t>(std::floor(length));
+}
+
 // Fills each axis's in/out/scale/roi from scales or sizes (and roi, axes, keep_aspect_ratio_policy).
 Result<std::vector<AxisParams>> axis_params(PrepareContext& ctx, bool legacy, const ResizeSpec& spec) {
   const Shape& in = ctx.input(0).shape;
@@ -264,7 +274,7 @@ Result<std::vector<AxisParams>> axis_params(PrepareContext& ctx, bool legacy, co
       AxisParams& a = ax[axes[j]];
       a.scale = scales[j];
       a.length = static_cast<double>(a.in) * scales[j];
-      a.out = static_cast<int64_t>(std::floor(a.length));
+      TINYQ_ASSIGN_OR_RETURN(a.out, out_extent(ctx, a.length));
     }
   } else {
     TINYQ_ASSIGN_OR_RETURN(std::vector<int64_t> sizes, shape::const_ints(ctx, 3, "sizes"));
@@ -296,7 +306,7 @@ Result<std::vector<AxisParams>> axis_params(PrepareContext& ctx, bool legacy, co
         AxisParams& a = ax[axes[j]];
         a.scale = scale;
         a.length = scale * static_cast<double>(a.in);
-        a.out = static_cast<int64_t>(std::floor(a.length + 0.5));
+        TINYQ_ASSIGN_OR_RETURN(a.out, out_extent(ctx, a.length + 0.5));
       }
     } else {
       return ctx.error("unknown keep_aspect_ratio_policy '" + policy + "'");
@@ -360,12 +370,14 @@ Result<std::unique_ptr<Kernel>> make_resize_impl(PrepareContext& ctx, bool legac
   p.in_strides = shape::contiguous_strides(x.shape);
   p.extrapolation = spec.extrapolation;
   p.extrapolation_bits = shape::scalar_bits(spec.extrapolation, x.dtype);
+  for (const AxisParams& a : ax) p.out_dims.push_back(a.out);
+  // The taps below take memory per output coordinate: check the output before building them.
+  TINYQ_RETURN_IF_ERROR(ctx.check_elements(p.out_dims, "output"));
   int lerp_axes = 0;
   for (const AxisParams& a : ax) {
     if (a.out > 0 && a.in == 0) return ctx.error("cannot resize an empty axis to a non-empty one");
     if (spec.linear && spec.antialias && a.scale < 1.0)
       return ctx.unsupported("antialias=1 when downscaling is not supported");
-    p.out_dims.push_back(a.out);
     p.taps.push_back(make_taps(spec, a));
     if (p.taps.back().lerp && &a != &ax.back()) ++lerp_axes;
   }

@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "util/checked_numel.h"
 #include "util/file.h"
 
 namespace tinyq::onnx_io {
@@ -15,36 +16,51 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Bounds any single tensor's element count at load, before it is allocated.
-constexpr int64_t kMaxTensorElements = int64_t{1} << 31;
+// The limits and running totals every tensor of one model is checked against before it is allocated.
+struct Budget {
+  uint64_t max_file_bytes;
+  int64_t max_tensor_elements;
+  uint64_t max_constant_bytes;
+  uint64_t constant_bytes = 0;  // taken so far by initializers and tensor attributes
+};
 
 struct TensorContext {
   std::string base_dir;  // for external data; empty: external data not allowed
   std::string where;     // "model 'x.onnx', initializer 'w'"
-  uint64_t max_file_bytes;
+  Budget* budget;
 };
 
-Result<Shape> dims_of(const onnx::TensorProto& tp, const std::string& where) {
-  Shape shape;
-  int64_t numel = 1;
-  for (int64_t d : tp.dims()) {
-    if (d < 0) return Status::corrupt(where + ": negative dimension " + std::to_string(d));
-    if (d > 0 && numel > kMaxTensorElements / d)
-      return Status::limit(where + ": more than " + std::to_string(kMaxTensorElements) + " elements");
-    numel *= d;
-    shape.push_back(d);
-  }
+Result<Shape> dims_of(const onnx::TensorProto& tp, const TensorContext& ctx) {
+  Shape shape(tp.dims().begin(), tp.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) return Status::corrupt(ctx.where + ": negative dimension " + std::to_string(d));
+  TINYQ_RETURN_IF_ERROR(util::check_tensor_elements(shape, ctx.budget->max_tensor_elements, ctx.where + ": shape"));
   return shape;
 }
 
-template <typename Src, typename Dst>
-Status copy_field(const google::protobuf::RepeatedField<Src>& field, Tensor& t, const std::string& where) {
-  if (field.size() != t.numel())
-    return Status::corrupt(where + ": holds " + std::to_string(field.size()) + " values for shape " +
-                           shape_str(t.shape()));
+// Takes `nbytes` from the model's constant budget, or fails before anything is allocated.
+Status take_constant_bytes(const TensorContext& ctx, uint64_t nbytes) {
+  Budget& b = *ctx.budget;
+  if (nbytes > b.max_constant_bytes - b.constant_bytes)
+    return Status::limit(ctx.where + ": " + std::to_string(nbytes) + " bytes would bring the model's constants to " +
+                         std::to_string(b.constant_bytes + nbytes) + " bytes, more than max_session_bytes (" +
+                         std::to_string(b.max_constant_bytes) + ")");
+  b.constant_bytes += nbytes;
+  return Status::ok();
+}
+
+// A tensor from a typed data field (float_data, int32_data, ...): one value per element, checked
+// before the tensor is allocated, converted to the tensor's element type.
+template <typename Dst, typename Src>
+Result<Tensor> from_field(const google::protobuf::RepeatedField<Src>& field, DType dtype, const Shape& shape,
+                          const TensorContext& ctx) {
+  if (field.size() != shape_numel(shape))
+    return Status::corrupt(ctx.where + ": holds " + std::to_string(field.size()) + " values for shape " + shape_str(shape));
+  TINYQ_RETURN_IF_ERROR(take_constant_bytes(ctx, static_cast<uint64_t>(field.size()) * sizeof(Dst)));
+  Tensor t(dtype, shape);
   Dst* out = t.data<Dst>();
   for (int i = 0; i < field.size(); ++i) out[i] = static_cast<Dst>(field.Get(i));
-  return Status::ok();
+  return t;
 }
 
 Result<std::string> read_external(const onnx::TensorProto& tp, const TensorContext& ctx, size_t nbytes) {
@@ -68,8 +84,10 @@ Result<std::string> read_external(const onnx::TensorProto& tp, const TensorConte
   std::error_code ec;
   if (!fs::exists(*resolved, ec))
     return Status::not_found(ctx.where + ": external data file '" + location + "' is missing (looked for " + *resolved + ")");
-  auto bytes = util::read_file(*resolved, ctx.max_file_bytes);
-  if (!bytes.is_ok()) return bytes.status().with_context(ctx.where + ": external data");
+  auto bytes = util::read_file(*resolved, ctx.budget->max_file_bytes);
+  if (!bytes.is_ok())
+    return bytes.status().with_context(ctx.where + ": external data" +
+                                       (bytes.status().code() == StatusCode::kLimit ? " (max_model_bytes)" : ""));
   if (offset < 0 || static_cast<uint64_t>(offset) > bytes->size())
     return Status::corrupt(ctx.where + ": external data offset " + std::to_string(offset) + " is past the end of '" + location + "'");
   uint64_t avail = bytes->size() - static_cast<uint64_t>(offset);
@@ -86,36 +104,40 @@ Result<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const TensorContex
   if (!dtype_supported(dtype))
     return Status::unsupported(ctx.where + ": element type " + dtype_name(dtype) + " (" + std::to_string(tp.data_type()) + ") is not supported");
   if (tp.has_segment()) return Status::unsupported(ctx.where + ": segmented tensors are not supported");
-  TINYQ_ASSIGN_OR_RETURN(Shape shape, dims_of(tp, ctx.where));
-  Tensor t(dtype, shape);
-  const size_t nbytes = t.nbytes();
+  TINYQ_ASSIGN_OR_RETURN(Shape shape, dims_of(tp, ctx));
+  // Every size is checked against the data actually present before the tensor is allocated, so a
+  // tensor claiming more data than the file holds costs nothing.
+  const size_t nbytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
+    TINYQ_RETURN_IF_ERROR(take_constant_bytes(ctx, nbytes));
     TINYQ_ASSIGN_OR_RETURN(std::string raw, read_external(tp, ctx, nbytes));
-    std::memcpy(t.raw(), raw.data(), nbytes);
+    Tensor t(dtype, shape);
+    if (nbytes) std::memcpy(t.raw(), raw.data(), nbytes);
     return t;
   }
   if (tp.has_raw_data()) {
     if (tp.raw_data().size() != nbytes)
       return Status::corrupt(ctx.where + ": raw_data has " + std::to_string(tp.raw_data().size()) + " bytes, shape " +
                              shape_str(shape) + " of " + dtype_name(dtype) + " needs " + std::to_string(nbytes));
+    TINYQ_RETURN_IF_ERROR(take_constant_bytes(ctx, nbytes));
+    Tensor t(dtype, shape);
     if (nbytes) std::memcpy(t.raw(), tp.raw_data().data(), nbytes);
     return t;
   }
   switch (dtype) {
-    case DType::kFloat32: TINYQ_RETURN_IF_ERROR((copy_field<float, float>(tp.float_data(), t, ctx.where))); break;
-    case DType::kFloat64: TINYQ_RETURN_IF_ERROR((copy_field<double, double>(tp.double_data(), t, ctx.where))); break;
-    case DType::kInt64: TINYQ_RETURN_IF_ERROR((copy_field<int64_t, int64_t>(tp.int64_data(), t, ctx.where))); break;
-    case DType::kInt32: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, int32_t>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kInt16: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, int16_t>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kUInt16: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, uint16_t>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kInt8: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, int8_t>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kUInt8: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, uint8_t>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kBool: TINYQ_RETURN_IF_ERROR((copy_field<int32_t, bool>(tp.int32_data(), t, ctx.where))); break;
-    case DType::kUInt32: TINYQ_RETURN_IF_ERROR((copy_field<uint64_t, uint32_t>(tp.uint64_data(), t, ctx.where))); break;
-    case DType::kUInt64: TINYQ_RETURN_IF_ERROR((copy_field<uint64_t, uint64_t>(tp.uint64_data(), t, ctx.where))); break;
+    case DType::kFloat32: return from_field<float>(tp.float_data(), dtype, shape, ctx);
+    case DType::kFloat64: return from_field<double>(tp.double_data(), dtype, shape, ctx);
+    case DType::kInt64: return from_field<int64_t>(tp.int64_data(), dtype, shape, ctx);
+    case DType::kInt32: return from_field<int32_t>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kInt16: return from_field<int16_t>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kUInt16: return from_field<uint16_t>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kInt8: return from_field<int8_t>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kUInt8: return from_field<uint8_t>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kBool: return from_field<bool>(tp.int32_data(), dtype, shape, ctx);
+    case DType::kUInt32: return from_field<uint32_t>(tp.uint64_data(), dtype, shape, ctx);
+    case DType::kUInt64: return from_field<uint64_t>(tp.uint64_data(), dtype, shape, ctx);
     default: return Status::unsupported(ctx.where + ": element type " + std::string(dtype_name(dtype)));
   }
-  return t;
 }
 
 void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto* tp) {
@@ -201,6 +223,9 @@ void attribute_to_proto(const std::string& name, const ir::Attribute& a, onnx::A
 Result<ir::Model> parse_model(const void* bytes, size_t size, const std::string& base_dir,
                               const std::string& display_name, const LoadOptions& options) {
   const std::string who = "model '" + display_name + "'";
+  if (size > options.max_file_bytes)
+    return Status::limit(who + ": " + std::to_string(size) + " bytes, more than max_model_bytes (" +
+                         std::to_string(options.max_file_bytes) + ")");
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()))
     return Status::limit(who + ": " + std::to_string(size) + " bytes is more than protobuf can parse");
   onnx::ModelProto mp;
@@ -227,7 +252,11 @@ Result<ir::Model> parse_model(const void* bytes, size_t size, const std::string&
   ir::Graph& g = model.graph;
   g.name = gp.name();
   g.doc_string = gp.doc_string();
-  TensorContext ctx{base_dir, who, options.max_file_bytes};
+  if (gp.node_size() > options.max_nodes)
+    return Status::limit(who + ": " + std::to_string(gp.node_size()) + " nodes, more than max_nodes (" +
+                         std::to_string(options.max_nodes) + ")");
+  Budget budget{options.max_file_bytes, options.max_tensor_elements, options.max_constant_bytes};
+  TensorContext ctx{base_dir, who, &budget};
   for (const auto& init : gp.initializer()) {
     if (init.name().empty()) return Status::corrupt(who + ": an initializer has no name");
     TensorContext tc = ctx;
@@ -279,8 +308,21 @@ Result<ir::Model> parse_model(const void* bytes, size_t size, const std::string&
   return model;
 }
 
+LoadOptions load_options(const ResourceLimits& limits) {
+  LoadOptions o;
+  o.max_file_bytes = limits.max_model_bytes;
+  o.max_tensor_elements = limits.max_tensor_elements;
+  o.max_nodes = limits.max_nodes;
+  o.max_constant_bytes = limits.max_session_bytes;
+  return o;
+}
+
 Result<ir::Model> load_model(const std::string& path, const LoadOptions& options) {
-  TINYQ_ASSIGN_OR_RETURN(std::string bytes, util::read_file(path, options.max_file_bytes));
+  auto read = util::read_file(path, options.max_file_bytes);
+  if (!read.is_ok())
+    return read.status().code() == StatusCode::kLimit ? read.status().with_context("model '" + path + "' (max_model_bytes)")
+                                                      : read.status();
+  const std::string& bytes = *read;
   std::string base = fs::path(path).parent_path().string();
   return parse_model(bytes.data(), bytes.size(), base.empty() ? "." : base, path, options);
 }
@@ -338,7 +380,8 @@ Result<std::pair<std::string, Tensor>> parse_tensor_pb(const void* bytes, size_t
   onnx::TensorProto tp;
   if (size > static_cast<size_t>(std::numeric_limits<int>::max()) || !tp.ParseFromArray(bytes, static_cast<int>(size)))
     return Status::corrupt("'" + display_name + "': not a valid ONNX TensorProto file");
-  TensorContext ctx{"", "tensor file '" + display_name + "'", 0};
+  Budget budget{0, ResourceLimits{}.max_tensor_elements, ResourceLimits{}.max_session_bytes};
+  TensorContext ctx{"", "tensor file '" + display_name + "'", &budget};
   TINYQ_ASSIGN_OR_RETURN(Tensor t, tensor_from_proto(tp, ctx));
   return std::make_pair(tp.name(), std::move(t));
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ir/graph.h"
+#include "tinyq/session.h"
 #include "tinyq/status.h"
 #include "tinyq/tensor.h"
 
@@ -16,10 +17,16 @@ namespace tinyq::onnx_io {
 inline constexpr int64_t kMinOpset = 7;
 inline constexpr int64_t kMaxOpset = 21;
 
+// Limits on what a model may make the loader allocate; over any of them is kLimit naming the model.
 struct LoadOptions {
   // Upper bound on the model file and on any external data file, in bytes.
-  uint64_t max_file_bytes = uint64_t{1} << 31;
+  uint64_t max_file_bytes = ResourceLimits{}.max_model_bytes;
+  int64_t max_tensor_elements = ResourceLimits{}.max_tensor_elements;  // any initializer or tensor attribute
+  int64_t max_nodes = ResourceLimits{}.max_nodes;
+  uint64_t max_constant_bytes = ResourceLimits{}.max_session_bytes;  // all initializers and tensor attributes
 };
+// The loader's share of a session's limits.
+LoadOptions load_options(const ResourceLimits& limits);
 
 // Parses `bytes` (an ONNX ModelProto). External data is resolved relative to `base_dir` and may
 // not escape it; `display_name` names the model in error messages.

@@ -399,7 +399,7 @@ bool fuse_dynamic(Index& ix, ir::Node& n) {
   return true;
 }
 
-// ---- Static: DequantizeLinear -> Conv/MatMul/Gemm (+bias) (+act) -> QuantizeLinear ----
+// ---- QDQ: DequantizeLinear -> Conv/MatMul/Gemm (+bias) (+act) [-> QuantizeLinear] ----
 
 struct QParams {
   float scale = 0.0f;
@@ -412,11 +412,17 @@ struct QParams {
   }
 };
 
+// The only attribute a per-tensor QuantizeLinear / DequantizeLinear may carry here (block_size,
+// output_dtype and saturate are not handled).
+bool plain_q_attrs(const ir::Node& q) {
+  for (const auto& [k, a] : q.attributes)
+    if (k != "axis") return false;
+  return true;
+}
+
 // The per-tensor constant parameters of a QuantizeLinear / DequantizeLinear node.
 std::optional<QParams> per_tensor_params(Index& ix, const ir::Node& q) {
-  if (q.inputs.size() < 2) return std::nullopt;
-  for (const auto& [k, a] : q.attributes)
-    if (k != "axis") return std::nullopt;  // block_size, output_dtype, saturate: not handled here
+  if (q.inputs.size() < 2 || !plain_q_attrs(q)) return std::nullopt;
   QParams p;
   auto s = ix.constant(q.inputs[1]);
   if (!s || s->dtype() != DType::kFloat32 || s->numel() != 1) return std::nullopt;
@@ -431,95 +437,193 @@ std::optional<QParams> per_tensor_params(Index& ix, const ir::Node& q) {
   return p;
 }
 
-bool fuse_static(Index& ix, ir::Node& n) {
-  const bool conv = is_op(n, "Conv"), gemm = is_op(n, "Gemm"), matmul = is_op(n, "MatMul");
-  if (!conv && !gemm && !matmul) return false;
-  if (n.has_clamp()) return false;  // fuse_activations runs later; a clamp here would be a foreign one
-  if (n.inputs.size() < 2 || n.outputs.size() != 1) return false;
-  bool trans_b = false;
-  if (gemm) {
-    for (const auto& [k, a] : n.attributes) {
-      if ((k == "alpha" || k == "beta") && a.f == 1.0f) continue;
-      if (k == "transA" && a.i == 0) continue;
-      if (k == "transB") {
-        trans_b = a.i != 0;
-        continue;
-      }
-      return false;
-    }
-  }
-  // Activations: a per-tensor DequantizeLinear with a uint8/int8 zero point.
-  ir::Node* dqx = ix.producer(n.inputs[0]);
-  if (!dqx || !is_op(*dqx, "DequantizeLinear")) return false;
-  auto xp = per_tensor_params(ix, *dqx);
-  if (!xp || !xp->zero_point) return false;
-  // Weights: a constant DequantizeLinear, per tensor or per output channel.
-  ir::Node* dqw = ix.producer(n.inputs[1]);
-  if (!dqw || !is_op(*dqw, "DequantizeLinear") || dqw->inputs.size() < 2) return false;
-  auto wq = ix.constant(dqw->inputs[0]);
-  auto ws_t = ix.constant(dqw->inputs[1]);
-  if (!wq || !ws_t || ws_t->dtype() != DType::kFloat32) return false;
-  const int64_t wrank = wq->rank();
-  if (conv ? (wrank != 3 && wrank != 4) : wrank != 2) return false;
-  const int64_t channels = conv ? wq->shape()[0] : (trans_b ? wq->shape()[0] : wq->shape()[1]);
-  const int64_t w_axis = conv ? 0 : (trans_b ? 0 : 1);
-  int64_t axis = dqw->attr("axis") ? dqw->attr("axis")->i : 1;
-  if (axis < 0) axis += wrank;
-  for (const auto& [k, a] : dqw->attributes)
-    if (k != "axis") return false;
-  std::vector<float> w_scale;
-  if (ws_t->numel() == 1) {
-    w_scale = {ws_t->data<float>()[0]};
-  } else {
-    if (axis != w_axis || ws_t->rank() != 1 || ws_t->numel() != channels) return false;
-    w_scale.assign(ws_t->data<float>(), ws_t->data<float>() + channels);
-  }
-  for (float v : w_scale)
-    if (!std::isfinite(v) || !(v > 0.0f)) return false;
-  std::optional<Tensor> wz;
-  if (dqw->inputs.size() > 2 && !dqw->inputs[2].empty()) {
-    wz = ix.constant(dqw->inputs[2]);
-    if (!wz || wz->numel() != static_cast<int64_t>(w_scale.size())) return false;
-  }
-  auto weights = signed_weights(*wq, wz ? std::optional<Tensor>(wz->reshaped({wz->numel()})) : std::nullopt, channels,
-                                1, 0);
-  if (!weights) return false;
+// Where a QDQ op's quantised activations come from: fused inputs 0-2.
+struct XSource {
+  std::string x, scale, zero_point;  // scale and zero point empty when dynamic
+  bool dynamic = false;              // DynamicQuantizeLinear(x) folded in: float x, range per run
+  std::optional<QParams> params;     // the constant parameters otherwise
+};
 
-  // Bias: an int32 DequantizeLinear whose scale is x_scale * w_scale (then it adds exactly).
+// The activations' DequantizeLinear `dqx`: after DynamicQuantizeLinear(T) the op quantises T per
+// run; after QuantizeLinear(T) with the same parameters it quantises T with them; otherwise it
+// reads the quantised tensor. A folded producer other readers still need stays (remove_dead).
+std::optional<XSource> x_source(Index& ix, const ir::Node& dqx) {
+  if (!is_op(dqx, "DequantizeLinear") || dqx.inputs.size() < 2 || !plain_q_attrs(dqx)) return std::nullopt;
+  XSource s;
+  ir::Node* p = ix.producer(dqx.inputs[0]);
+  if (p && is_op(*p, "DynamicQuantizeLinear") && p->outputs.size() == 3 && dqx.inputs.size() == 3 &&
+      dqx.inputs[0] == p->outputs[0] && dqx.inputs[1] == p->outputs[1] && dqx.inputs[2] == p->outputs[2]) {
+    s.x = p->inputs[0];
+    s.dynamic = true;
+    return s;
+  }
+  s.params = per_tensor_params(ix, dqx);
+  if (!s.params) return std::nullopt;
+  s.scale = dqx.inputs[1];
+  s.zero_point = dqx.inputs.size() > 2 ? dqx.inputs[2] : "";
+  s.x = dqx.inputs[0];
+  if (p && is_op(*p, "QuantizeLinear") && p->outputs.size() == 1)
+    if (auto qp = per_tensor_params(ix, *p); qp && *qp == *s.params) s.x = p->inputs[0];
+  return s;
+}
+
+// Gemm's attributes as the fused op can take them: alpha > 0 folds into the weight scales, beta
+// into the bias; transA must be 0.
+struct GemmAttrs {
+  bool trans_b = false;
+  float alpha = 1.0f, beta = 1.0f;
+};
+
+std::optional<GemmAttrs> gemm_attrs(const ir::Node& n) {
+  GemmAttrs g;
+  for (const auto& [k, a] : n.attributes) {
+    if (k == "alpha") g.alpha = a.f;
+    else if (k == "beta") g.beta = a.f;
+    else if (k == "transB") g.trans_b = a.i != 0;
+    else if (k != "transA" || a.i != 0) return std::nullopt;
+  }
+  if (!std::isfinite(g.alpha) || !(g.alpha > 0.0f) || !std::isfinite(g.beta)) return std::nullopt;
+  return g;
+}
+
+// Constant weights behind a DequantizeLinear, per tensor or per output channel.
+struct QdqWeights {
+  Weights w;
+  Shape shape;               // the original weight shape
+  std::vector<float> scale;  // 1 or `channels` entries
+  int64_t channels = 0;
+};
+
+std::optional<QdqWeights> qdq_weights(Index& ix, const ir::Node& dqw, bool conv, bool trans_b) {
+  if (!is_op(dqw, "DequantizeLinear") || dqw.inputs.size() < 2) return std::nullopt;
+  auto wq = ix.constant(dqw.inputs[0]);
+  auto ws_t = ix.constant(dqw.inputs[1]);
+  if (!wq || !ws_t || ws_t->dtype() != DType::kFloat32) return std::nullopt;
+  QdqWeights out;
+  out.shape = wq->shape();
+  const int64_t wrank = wq->rank();
+  if (conv ? (wrank != 3 && wrank != 4) : wrank != 2) return std::nullopt;
+  out.channels = conv ? wq->shape()[0] : (trans_b ? wq->shape()[0] : wq->shape()[1]);
+  const int64_t w_axis = conv ? 0 : (trans_b ? 0 : 1);
+  int64_t axis = dqw.attr("axis") ? dqw.attr("axis")->i : 1;
+  if (axis < 0) axis += wrank;
+  if (!plain_q_attrs(dqw)) return std::nullopt;
+  if (ws_t->numel() == 1) {
+    out.scale = {ws_t->data<float>()[0]};
+  } else {
+    if (axis != w_axis || ws_t->rank() != 1 || ws_t->numel() != out.channels) return std::nullopt;
+    out.scale.assign(ws_t->data<float>(), ws_t->data<float>() + out.channels);
+  }
+  for (float v : out.scale)
+    if (!std::isfinite(v) || !(v > 0.0f)) return std::nullopt;
+  std::optional<Tensor> wz;
+  if (dqw.inputs.size() > 2 && !dqw.inputs[2].empty()) {
+    wz = ix.constant(dqw.inputs[2]);
+    if (!wz || wz->numel() != static_cast<int64_t>(out.scale.size())) return std::nullopt;
+    wz = wz->reshaped({wz->numel()});
+  }
+  auto w = signed_weights(*wq, wz, out.channels, 1, 0);
+  if (!w) return std::nullopt;
+  out.w = std::move(*w);
+  return out;
+}
+
+// A QDQ op's bias: an int32 DequantizeLinear (`dq` set; values q * scale) or a float constant.
+struct QdqBias {
+  ir::Node* dq = nullptr;
+  std::vector<int32_t> q;      // int32 form: C entries
+  std::vector<float> q_scale;  // int32 form: 1 or C entries
+  std::vector<float> f;        // float form: C entries
+  bool present() const { return dq || !f.empty(); }
+  // The bias as the unfused graph adds it: DequantizeLinear's float(q) * scale, times beta.
+  std::vector<float> as_float(float beta) const {
+    std::vector<float> out = f;
+    if (dq) {
+      out.resize(q.size());
+      for (size_t c = 0; c < q.size(); ++c) out[c] = static_cast<float>(q[c]) * q_scale[q_scale.size() == 1 ? 0 : c];
+    }
+    if (beta != 1.0f)
+      for (float& v : out) v *= beta;
+    return out;
+  }
+};
+
+// Reads `v` as a per-channel bias for an output of rank out_rank with channels on channel_axis.
+bool read_qdq_bias(Index& ix, const std::string& v, int64_t channels, int64_t out_rank, int64_t channel_axis,
+                   QdqBias* out) {
+  if (auto b = ix.constant(v); b && b->dtype() == DType::kFloat32) {
+    out->f = per_channel<float>(*b, out_rank, channel_axis, channels);
+    if (out->f.size() == 1) out->f.assign(channels, out->f[0]);
+    return !out->f.empty();
+  }
+  ir::Node* dqb = ix.producer(v);
+  if (!dqb || !is_op(*dqb, "DequantizeLinear") || dqb->inputs.size() < 2 || !plain_q_attrs(*dqb)) return false;
+  auto bq = ix.constant(dqb->inputs[0]);
+  auto bs = ix.constant(dqb->inputs[1]);
+  if (!bq || !bs || bq->dtype() != DType::kInt32 || bs->dtype() != DType::kFloat32) return false;
+  if (dqb->inputs.size() > 2 && !dqb->inputs[2].empty()) {
+    auto bz = ix.constant(dqb->inputs[2]);
+    if (!bz) return false;
+    for (int64_t z : bz->to_int64())
+      if (z) return false;
+  }
+  out->q = per_channel<int32_t>(*bq, out_rank, channel_axis, channels);
+  if (out->q.size() == 1) out->q.assign(channels, out->q[0]);
+  if (out->q.empty() || (bs->numel() != 1 && (bs->rank() != 1 || bs->numel() != channels))) return false;
+  if (bs->numel() != 1 && bq->numel() != channels) return false;  // per-axis scale needs a per-axis bias
+  out->q_scale.assign(bs->data<float>(), bs->data<float>() + bs->numel());
+  out->dq = dqb;
+  return true;
+}
+
+ir::Attribute int_attr(int64_t v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInt;
+  a.i = v;
+  return a;
+}
+
+enum class QdqFused { kNone, kStatic, kDynamic };
+
+// Conv / Gemm / MatMul whose inputs are DequantizeLinear'd activations and constant weights.
+// With a QuantizeLinear after it (and constant activation parameters) it becomes a requantising
+// QLinear*Fused op; otherwise a float-output *IntegerFused op: y = float(sum) * x_scale *
+// w_scale[c] + bias[c], then the clamp. Returns whether the activations were static or dynamic.
+QdqFused fuse_qdq(Index& ix, ir::Node& n) {
+  const bool conv = is_op(n, "Conv"), gemm = is_op(n, "Gemm"), matmul = is_op(n, "MatMul");
+  if (!conv && !gemm && !matmul) return QdqFused::kNone;
+  if (n.has_clamp()) return QdqFused::kNone;  // fuse_activations runs later; a clamp here would be a foreign one
+  if (n.inputs.size() < 2 || n.outputs.size() != 1) return QdqFused::kNone;
+  GemmAttrs ga;
+  if (gemm) {
+    auto a = gemm_attrs(n);
+    if (!a) return QdqFused::kNone;
+    ga = *a;
+  }
+  ir::Node* dqx = ix.producer(n.inputs[0]);
+  if (!dqx) return QdqFused::kNone;
+  auto xs = x_source(ix, *dqx);
+  if (!xs) return QdqFused::kNone;
+  ir::Node* dqw = ix.producer(n.inputs[1]);
+  if (!dqw) return QdqFused::kNone;
+  auto wt = qdq_weights(ix, *dqw, conv, ga.trans_b);
+  if (!wt) return QdqFused::kNone;
+  const int64_t channels = wt->channels;
+  std::vector<float> w_scale = wt->scale;
+  for (float& v : w_scale) v *= ga.alpha;
+
   std::vector<ir::Node*> chain{&n};
-  std::vector<ir::Node*> bias_dq;
   std::string cur = n.outputs[0];
-  auto read_bias = [&](const std::string& v, std::vector<int32_t>* out) {
-    ir::Node* dqb = ix.producer(v);
-    if (!dqb || !is_op(*dqb, "DequantizeLinear") || dqb->inputs.size() < 2) return false;
-    auto bq = ix.constant(dqb->inputs[0]);
-    auto bs = ix.constant(dqb->inputs[1]);
-    if (!bq || !bs || bq->dtype() != DType::kInt32 || bs->dtype() != DType::kFloat32) return false;
-    if (dqb->inputs.size() > 2 && !dqb->inputs[2].empty()) {
-      auto bz = ix.constant(dqb->inputs[2]);
-      if (!bz) return false;
-      for (int64_t z : bz->to_int64())
-        if (z) return false;
-    }
-    if (bq->numel() != channels || (bq->rank() != 1 && !(bq->rank() == 2 && bq->shape()[0] == 1))) return false;
-    for (int64_t c = 0; c < channels; ++c) {
-      const float want = xp->scale * w_scale[w_scale.size() == 1 ? 0 : c];
-      const float have = bs->data<float>()[bs->numel() == 1 ? 0 : c];
-      if (bs->numel() != 1 && bs->numel() != channels) return false;
-      if (want != have) return false;
-    }
-    out->assign(bq->data<int32_t>(), bq->data<int32_t>() + channels);
-    bias_dq.push_back(dqb);
-    return true;
-  };
-  std::vector<int32_t> bias;
-  const size_t bias_input = conv ? 2 : 2;
-  if ((conv || gemm) && n.inputs.size() > bias_input && !n.inputs[bias_input].empty()) {
-    if (!read_bias(n.inputs[bias_input], &bias)) return false;
+  QdqBias bias;
+  if ((conv || gemm) && n.inputs.size() > 2 && !n.inputs[2].empty()) {
+    // Conv: a 1-D [C] bias; Gemm: C broadcast against [M, N], per column only.
+    if (!read_qdq_bias(ix, n.inputs[2], channels, conv ? 1 : 2, conv ? 0 : 1, &bias)) return QdqFused::kNone;
+    if (gemm && ga.beta == 0.0f) bias = QdqBias{};  // 0 * C: C plays no part (a finite constant)
   } else if (matmul) {
     if (ir::Node* add = ix.only_consumer(cur); add && is_op(*add, "Add") && add->inputs.size() == 2) {
       const std::string& other = add->inputs[0] == cur ? add->inputs[1] : add->inputs[0];
-      if (other != cur && read_bias(other, &bias)) {
+      // Rank <= 1 (out_rank 1): it broadcasts along the last axis without changing the output's shape.
+      if (other != cur && read_qdq_bias(ix, other, channels, 1, 0, &bias)) {
         chain.push_back(add);
         cur = add->outputs[0];
       }
@@ -530,74 +634,74 @@ bool fuse_static(Index& ix, ir::Node& n) {
     chain.push_back(act);
     cur = act->outputs[0];
   }
-  ir::Node* qy = ix.only_consumer(cur);
-  if (!qy || !is_op(*qy, "QuantizeLinear") || qy->inputs[0] != cur) return false;
-  auto yp = per_tensor_params(ix, *qy);
-  if (!yp) return false;
-  chain.push_back(qy);
-  cur = qy->outputs[0];
-  // A DequantizeLinear with the same parameters right after: output the float values, unless a
-  // Conv/MatMul/Gemm reads them (that one fuses with the int8 values instead).
-  bool dequantize = false;
-  if (ir::Node* dqy = ix.only_consumer(cur); dqy && is_op(*dqy, "DequantizeLinear") && dqy->inputs[0] == cur &&
-                                             !ix.feeds_matmul_like(dqy->outputs[0])) {
-    auto dp = per_tensor_params(ix, *dqy);
-    if (dp && *dp == *yp) {
-      chain.push_back(dqy);
-      cur = dqy->outputs[0];
-      dequantize = true;
-    }
-  }
-  // A QuantizeLinear with the same parameters feeding the activations' DequantizeLinear: take
-  // its float input and quantise inside the kernel.
-  std::string x = dqx->inputs[0], x_scale = dqx->inputs[1], x_zp = dqx->inputs[2];
-  ir::Node* qx = ix.producer(x);
-  bool fold_q = false;
-  if (qx && is_op(*qx, "QuantizeLinear") && ix.used_once(x) && ix.used_once(n.inputs[0])) {
-    auto qp = per_tensor_params(ix, *qx);
-    fold_q = qp && *qp == *xp;
-  }
+  // Requantised output: a per-tensor QuantizeLinear as the only reader.
+  ir::Node* qy = xs->dynamic ? nullptr : ix.only_consumer(cur);
+  std::optional<QParams> yp;
+  if (qy && is_op(*qy, "QuantizeLinear") && qy->inputs[0] == cur) yp = per_tensor_params(ix, *qy);
+  const bool requant = yp.has_value();
 
   ir::Node fused;
-  fused.name = n.name.empty() ? cur : n.name;
-  fused.op_type = conv ? "QLinearConvFused" : "QLinearMatMulFused";
+  const std::string base = n.name.empty() ? cur : n.name;
   fused.domain = kernels::kInternalDomain;
-  const std::string base = fused.name;
+  std::string bias_input;
+  bool dequantize = false;
+  if (requant) {
+    chain.push_back(qy);
+    cur = qy->outputs[0];
+    // A DequantizeLinear with the same parameters right after: output the float values, unless a
+    // Conv/MatMul/Gemm reads them (that one fuses with the int8 values instead).
+    if (ir::Node* dqy = ix.only_consumer(cur); dqy && is_op(*dqy, "DequantizeLinear") && dqy->inputs[0] == cur &&
+                                               !ix.feeds_matmul_like(dqy->outputs[0])) {
+      auto dp = per_tensor_params(ix, *dqy);
+      if (dp && *dp == *yp) {
+        chain.push_back(dqy);
+        cur = dqy->outputs[0];
+        dequantize = true;
+      }
+    }
+    // An int32 bias whose scale is exactly x_scale * w_scale adds into the exact sum.
+    bool exact = bias.dq && ga.alpha == 1.0f && ga.beta == 1.0f;
+    for (int64_t c = 0; exact && c < channels; ++c) {
+      const float want = xs->params->scale * w_scale[w_scale.size() == 1 ? 0 : c];
+      exact = bias.q_scale[bias.q_scale.size() == 1 ? 0 : c] == want;
+    }
+    if (exact) bias_input = ix.add_initializer(base + "_bias", vector_tensor(bias.q));
+  }
+  if (bias.present() && bias_input.empty())
+    bias_input = ix.add_initializer(base + "_bias", vector_tensor(bias.as_float(ga.beta)));
+
+  fused.name = n.name.empty() ? cur : n.name;
+  fused.op_type = conv ? (requant ? "QLinearConvFused" : "ConvIntegerFused")
+                       : (requant ? "QLinearMatMulFused" : "MatMulIntegerFused");
   std::string packed;
   if (conv) {
-    packed = ix.add_initializer(base + "_w_packed", pack_conv(weights->w));
-    copy_conv_attrs(n, wq->shape(), fused);
+    packed = ix.add_initializer(base + "_w_packed", pack_conv(wt->w.w));
+    copy_conv_attrs(n, wt->shape, fused);
   } else {
     int64_t cols = 0;
-    packed = ix.add_initializer(base + "_w_packed", pack_gemm(weights->w, trans_b, &cols));
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kInt;
-    a.i = cols;
-    fused.attributes["n"] = a;
+    packed = ix.add_initializer(base + "_w_packed", pack_gemm(wt->w.w, ga.trans_b, &cols));
+    fused.attributes["n"] = int_attr(cols);
   }
   set_clamp(fused, lo, hi);
-  if (dequantize) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kInt;
-    a.i = 1;
-    fused.attributes[i8::kDequantizeOutputAttr] = a;
-  }
-  fused.inputs = {fold_q ? qx->inputs[0] : x, x_scale, x_zp, packed,
+  if (dequantize) fused.attributes[i8::kDequantizeOutputAttr] = int_attr(1);
+  fused.inputs = {xs->x, xs->scale, xs->zero_point, packed,
                   ix.add_initializer(base + "_w_scale", vector_tensor(w_scale)),
-                  all_zero(weights->zero) ? "" : ix.add_initializer(base + "_w_zero_point", zero_point_tensor(weights->zero)),
-                  bias.empty() ? "" : ix.add_initializer(base + "_bias", vector_tensor(bias)), qy->inputs[1],
-                  qy->inputs.size() > 2 ? qy->inputs[2] : ""};
+                  all_zero(wt->w.zero) ? "" : ix.add_initializer(base + "_w_zero_point", zero_point_tensor(wt->w.zero)),
+                  bias_input};
+  if (requant) {
+    fused.inputs.push_back(qy->inputs[1]);
+    fused.inputs.push_back(qy->inputs.size() > 2 ? qy->inputs[2] : "");
+  }
   while (!fused.inputs.empty() && fused.inputs.back().empty()) fused.inputs.pop_back();
   fused.outputs = {cur};
   if (ix.used_once(n.inputs[0])) ix.remove(dqx);
-  if (fold_q) ix.remove(qx);
   if (ix.used_once(n.inputs[1])) ix.remove(dqw);
-  for (ir::Node* b : bias_dq)
-    if (ix.used_once(b->outputs[0])) ix.remove(b);
+  if (bias.dq && ix.used_once(bias.dq->outputs[0])) ix.remove(bias.dq);
   ir::Node* last = chain.back();
   for (ir::Node* c : chain) ix.remove(c);
+  const bool dynamic = xs->dynamic;
   ix.replace(last, std::move(fused));
-  return true;
+  return dynamic ? QdqFused::kDynamic : QdqFused::kStatic;
 }
 
 // Drops nodes whose outputs nothing reads, and initializers nothing reads, until none is left.
@@ -642,13 +746,15 @@ void hand_off_ranges(ir::Graph& g) {
     auto p = producer.find(b.inputs[0]);
     if (p == producer.end()) continue;
     ir::Node& a = g.nodes[p->second];
-    if (!dynamic_fused(a) || a.outputs.size() != 1) continue;
-    std::string name = a.outputs[0] + "_range";
-    for (int i = 1; names.count(name); ++i) name = a.outputs[0] + "_range_" + std::to_string(i);
-    names.insert(name);
-    a.outputs.push_back(name);
+    if (!dynamic_fused(a) || a.outputs.empty() || a.outputs[0] != b.inputs[0]) continue;
+    if (a.outputs.size() == 1) {  // the first reader adds the range output; later ones share it
+      std::string name = a.outputs[0] + "_range";
+      for (int i = 1; names.count(name); ++i) name = a.outputs[0] + "_range_" + std::to_string(i);
+      names.insert(name);
+      a.outputs.push_back(name);
+    }
     b.inputs.resize(9);
-    b.inputs[8] = name;
+    b.inputs[8] = a.outputs[1];
   }
 }
 
@@ -661,7 +767,8 @@ QuantFusionCounts fuse_quantized(ir::Graph& g, int64_t opset) {
     if (ix.removed(i)) continue;
     ir::Node& n = g.nodes[i];
     if (fuse_dynamic(ix, n)) ++counts.dynamic_nodes;
-    else if (fuse_static(ix, n)) ++counts.static_nodes;
+    else if (const QdqFused q = fuse_qdq(ix, n); q != QdqFused::kNone)
+      ++(q == QdqFused::kStatic ? counts.static_nodes : counts.dynamic_nodes);
   }
   if (counts.dynamic_nodes + counts.static_nodes == 0) return counts;
   std::vector<ir::Node> kept;

@@ -39,7 +39,7 @@ Result<LoadedModel> open_registered(const Registry& registry, const std::string&
   out.id = e->id;
   out.quant_mode = e->quant_mode;
   std::string rel = e->onnx, expected = e->sha256;
-  if (e->quant_mode != QuantMode::kFp32) {
+  if (e->quant_mode != QuantMode::kFp32 && !options.force_fp32) {
     TINYQ_ASSIGN_OR_RETURN(std::string int8_path, registry.resolve(e->int8_onnx()));
     std::error_code ec;
     if (fs::exists(int8_path, ec)) {
@@ -66,7 +66,7 @@ Result<LoadedModel> open_registered(const Registry& registry, const std::string&
     return Status::integrity("sha256 mismatch for '" + out.file + "' (model '" + id + "'): the registry says " + expected +
                              ", the file has " + out.sha256 + "; refusing to load it");
   out.verified = true;
-  onnx_io::LoadOptions load;
+  onnx_io::LoadOptions load = onnx_io::load_options(options.session.limits);
   load.max_file_bytes = options.max_model_bytes;  // external data too
   std::string base_dir = fs::path(out.file).parent_path().string();
   TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::parse_model(bytes.data(), bytes.size(), base_dir, out.file, load));

@@ -5,6 +5,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "util/checked_numel.h"
+
 namespace tinyq::runtime {
 
 namespace {
@@ -45,19 +47,36 @@ size_t assign_offsets(std::vector<Interval>& blocks) {
 }  // namespace
 
 Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<const InputBinding> inputs,
-                                          kernels::KernelImpl impl, std::vector<bool>* needs_value) {
+                                          kernels::KernelImpl impl, const PlanLimits& limits,
+                                          std::vector<bool>* needs_value) {
   const ir::Graph& g = model.graph;
   const int64_t opset = model.opset();
   auto plan = std::unique_ptr<Plan>(new Plan());
   std::unordered_map<std::string, int> slot_of;
   std::vector<int> producer;  // node index per slot, -1 for inputs and initializers
 
-  auto add_slot = [&](const std::string& name, Slot s) {
+  // Every tensor's shape is checked before anything multiplies its dimensions.
+  auto add_slot = [&](const std::string& name, Slot s, const std::string& what) -> Result<int> {
+    TINYQ_RETURN_IF_ERROR(util::check_tensor_elements(s.shape, limits.max_tensor_elements, what));
     s.bytes = static_cast<size_t>(shape_numel(s.shape)) * dtype_size(s.dtype);
     plan->slots_.push_back(std::move(s));
     producer.push_back(-1);
     slot_of[name] = static_cast<int>(plan->slots_.size()) - 1;
     return static_cast<int>(plan->slots_.size()) - 1;
+  };
+  // Bytes of constants this plan makes, checked before each is allocated.
+  uint64_t made_bytes = 0;
+  auto check_bytes = [&](uint64_t bytes, const std::string& what) -> Status {
+    if (bytes > limits.max_bytes || made_bytes > limits.max_bytes - bytes)
+      return Status::limit(what + " needs " + std::to_string(bytes) + " bytes, which brings the plan to " +
+                           std::to_string(made_bytes + bytes) + " bytes, more than the " + std::to_string(limits.max_bytes) +
+                           " bytes max_session_bytes leaves it");
+    return Status::ok();
+  };
+  auto take_bytes = [&](uint64_t bytes, const std::string& what) -> Status {
+    TINYQ_RETURN_IF_ERROR(check_bytes(bytes, what));
+    made_bytes += bytes;
+    return Status::ok();
   };
 
   for (const auto& [name, t] : g.initializers) {
@@ -66,13 +85,14 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
     s.dtype = t.dtype();
     s.shape = t.shape();
     s.constant = &t;
-    add_slot(name, std::move(s));
+    TINYQ_RETURN_IF_ERROR(add_slot(name, std::move(s), "initializer '" + name + "'").status());
   }
   for (size_t i = 0; i < g.inputs.size(); ++i) {
     Slot s;
     s.dtype = inputs[i].dtype;
     s.shape = inputs[i].shape;
     if (inputs[i].value) {
+      TINYQ_RETURN_IF_ERROR(take_bytes(inputs[i].value->nbytes(), "the value of input '" + g.inputs[i].name + "'"));
       plan->folded_.push_back(std::make_unique<Tensor>(inputs[i].value->clone()));
       s.kind = SlotKind::kConstant;
       s.constant = plan->folded_.back().get();
@@ -80,7 +100,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
       s.kind = SlotKind::kInput;
       s.input_index = static_cast<int>(i);
     }
-    add_slot(g.inputs[i].name, std::move(s));
+    TINYQ_RETURN_IF_ERROR(add_slot(g.inputs[i].name, std::move(s), "input '" + g.inputs[i].name + "'").status());
   }
 
   // The graph inputs a slot's value depends on.
@@ -130,7 +150,7 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
       }
       infos.push_back(std::move(info));
     }
-    kernels::PrepareContext ctx(node, opset, impl, std::move(infos));
+    kernels::PrepareContext ctx(node, opset, impl, std::move(infos), limits.max_tensor_elements);
     auto made = factory(ctx);
     if (!made.is_ok()) {
       bool newly = false;
@@ -154,7 +174,8 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
       Slot s;
       s.dtype = o.dtype;
       s.shape = o.shape;
-      int id = add_slot(node.outputs[i], std::move(s));
+      TINYQ_ASSIGN_OR_RETURN(int id, add_slot(node.outputs[i], std::move(s),
+                                              node.describe() + ": output '" + node.outputs[i] + "'"));
       producer[id] = node.index;
       out_slots.push_back(id);
     }
@@ -162,6 +183,11 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
     if (ctx.outputs_independent_of_input_values()) all_constant = true;
     if (all_constant) {
       // Fold now: run the kernel once at plan time and keep its outputs as constants.
+      uint64_t fold_bytes = 0;
+      for (int s : out_slots)
+        if (s >= 0) fold_bytes += plan->slots_[s].bytes;
+      TINYQ_RETURN_IF_ERROR(take_bytes(fold_bytes, node.describe() + ": folding"));
+      TINYQ_RETURN_IF_ERROR(check_bytes(kernel->scratch_bytes(), node.describe() + ": folding scratch"));
       std::vector<const void*> in_ptrs;
       for (int s : in_slots)
         in_ptrs.push_back(s < 0 || !plan->slots_[s].constant ? nullptr : plan->slots_[s].constant->raw());
@@ -228,6 +254,10 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
     if (scratch) blocks.push_back({scratch, si, si, &plan->steps_[si].scratch_offset});
   }
   plan->arena_bytes_ = assign_offsets(blocks);
+  uint64_t kept = 0;
+  for (const Step& st : plan->steps_) kept += st.kernel->resident_bytes();
+  TINYQ_RETURN_IF_ERROR(take_bytes(kept, "the kernels' packed constants"));
+  TINYQ_RETURN_IF_ERROR(take_bytes(plan->arena_bytes_, "the arena"));
   void* arena = std::aligned_alloc(kArenaAlignment, std::max<size_t>(plan->arena_bytes_, kArenaAlignment));
   if (!arena) return Status::limit("cannot allocate a " + std::to_string(plan->arena_bytes_) + "-byte arena");
   plan->arena_ = {static_cast<std::byte*>(arena), &std::free};

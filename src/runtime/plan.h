@@ -22,12 +22,21 @@ struct InputBinding {
   const Tensor* value = nullptr;  // set for value-keyed inputs (their value fixes the plan)
 };
 
+// What one plan may take (from the session's ResourceLimits): the element count of every tensor,
+// and the bytes of its arena plus the constants it makes (folded tensors, kernels' packed copies).
+struct PlanLimits {
+  int64_t max_tensor_elements = INT64_MAX;
+  uint64_t max_bytes = UINT64_MAX;
+};
+
 class Plan {
  public:
   // Builds a plan. When a kernel needs the value of tensors that depend on graph inputs not yet
-  // value-keyed, returns an error and sets `*needs_value` for those inputs.
+  // value-keyed, returns an error and sets `*needs_value` for those inputs. Over a limit, returns
+  // kLimit before allocating the tensor, fold or arena that would exceed it.
   static Result<std::unique_ptr<Plan>> build(const ir::Model& model, std::span<const InputBinding> inputs,
-                                             kernels::KernelImpl impl, std::vector<bool>* needs_value);
+                                             kernels::KernelImpl impl, const PlanLimits& limits,
+                                             std::vector<bool>* needs_value);
 
   // Runs with borrowed inputs; writes the graph outputs into `outputs` (shapes already checked).
   void run(std::span<const void* const> inputs, std::span<void* const> outputs, pthreadpool_t pool);
@@ -37,6 +46,8 @@ class Plan {
   // Bytes of constants made at plan time (folded tensors) plus what kernels keep (packed weights).
   size_t resident_bytes() const;
   size_t num_steps() const { return steps_.size(); }
+  // Everything the plan holds: arena plus resident_bytes(); what PlanLimits::max_bytes bounds.
+  size_t held_bytes() const { return arena_bytes_ + resident_bytes(); }
 
  private:
   enum class SlotKind { kInput, kConstant, kArena };

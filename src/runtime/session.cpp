@@ -9,6 +9,7 @@
 #include "onnx/onnx_io.h"
 #include "passes/optimize.h"
 #include "runtime/plan.h"
+#include "util/checked_numel.h"
 
 namespace tinyq {
 
@@ -60,8 +61,11 @@ struct Session::Impl {
     std::vector<Tensor> key_values;  // values of value-keyed inputs (empty Tensor otherwise)
     std::vector<kernels::TensorInfo> output_infos;
     std::vector<std::unique_ptr<runtime::Plan>> idle;  // instances ready to run
+    size_t instances = 0;       // built, idle or checked out
+    size_t instance_bytes = 0;  // Plan::held_bytes() of each
   };
   std::vector<std::shared_ptr<Cached>> plans;  // most recently used first
+  uint64_t constant_bytes = 0;                 // the model's initializers, after the graph passes
 
   // An instance checked out for one call.
   struct Lease {
@@ -114,8 +118,32 @@ struct Session::Impl {
     return options.reference_kernels ? kernels::KernelImpl::kReference : kernels::KernelImpl::kFast;
   }
 
+  // What max_session_bytes counts: constants plus every instance of every cached plan. Instances
+  // of an evicted plan still running are freed when their run returns. Called under `mu`.
+  uint64_t held_bytes() const {
+    uint64_t total = constant_bytes;
+    for (const auto& c : plans) total += uint64_t{c->instance_bytes} * c->instances;
+    return total;
+  }
+
+  // Builds a plan within what max_session_bytes leaves. When it does not fit and other cached
+  // plans hold bytes, drops them (never `keep`) and tries once more. Called under `mu`.
+  Result<std::unique_ptr<runtime::Plan>> build_plan(std::span<const runtime::InputBinding> bindings,
+                                                    std::vector<bool>* keyed, const Cached* keep) {
+    auto limits = [this] {
+      const uint64_t held = held_bytes(), cap = options.limits.max_session_bytes;
+      return runtime::PlanLimits{options.limits.max_tensor_elements, held >= cap ? 0 : cap - held};
+    };
+    auto built = runtime::Plan::build(model, bindings, impl(), limits(), keyed);
+    if (built.is_ok() || built.status().code() != StatusCode::kLimit) return built;
+    const size_t before = plans.size();
+    std::erase_if(plans, [keep](const std::shared_ptr<Cached>& c) { return c.get() != keep; });
+    if (plans.size() == before) return built;
+    return runtime::Plan::build(model, bindings, impl(), limits(), keyed);
+  }
+
   // Builds one more instance of a cached plan (its key is already fixed). Called under `mu`.
-  Result<std::unique_ptr<runtime::Plan>> instantiate(const Cached& c) {
+  Result<std::unique_ptr<runtime::Plan>> instantiate(Cached& c) {
     std::vector<runtime::InputBinding> bindings(c.shapes.size());
     for (size_t i = 0; i < c.shapes.size(); ++i) {
       bindings[i].dtype = c.dtypes[i];
@@ -123,7 +151,7 @@ struct Session::Impl {
       if (value_keyed[i]) bindings[i].value = &c.key_values[i];
     }
     std::vector<bool> keyed = value_keyed;
-    auto built = runtime::Plan::build(model, bindings, impl(), &keyed);
+    auto built = build_plan(bindings, &keyed, &c);
     if (!built.is_ok()) return built.status().with_context("model '" + name + "'");
     return std::move(built).value();
   }
@@ -139,9 +167,11 @@ struct Session::Impl {
           entry->idle.pop_back();
           return lease;
         }
-        TINYQ_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Plan> plan, instantiate(*entry));
-        entry->idle.reserve(entry->idle.size() + 1);  // so that returning it never allocates
-        return Lease{entry, std::move(plan)};
+        std::shared_ptr<Cached> held = entry;  // build_plan may evict other entries
+        TINYQ_ASSIGN_OR_RETURN(std::unique_ptr<runtime::Plan> plan, instantiate(*held));
+        held->instances += 1;
+        held->idle.reserve(held->instances);  // so that returning it never allocates
+        return Lease{held, std::move(plan)};
       }
     for (int attempt = 0; attempt < kMaxPlanAttempts; ++attempt) {
       auto c = std::make_shared<Cached>();
@@ -160,12 +190,14 @@ struct Session::Impl {
         }
       }
       std::vector<bool> before = value_keyed;
-      auto built = runtime::Plan::build(model, bindings, impl(), &value_keyed);
+      auto built = build_plan(bindings, &value_keyed, nullptr);
       if (!built.is_ok()) {
         if (value_keyed != before) continue;  // a kernel needs an input's value: plan on it
         return built.status().with_context("model '" + name + "'");
       }
       c->output_infos = (*built)->output_infos();
+      c->instances = 1;
+      c->instance_bytes = (*built)->held_bytes();
       c->idle.reserve(1);
       plans.insert(plans.begin(), c);
       if (plans.size() > std::max<size_t>(options.max_cached_plans, 1)) plans.pop_back();
@@ -245,8 +277,17 @@ Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::st
   for (const auto& v : model.graph.outputs) impl->outputs.push_back(spec_of(v));
   impl->value_keyed.assign(impl->inputs.size(), false);
   impl->model = std::move(model);
+  const ResourceLimits& limits = options.limits;
+  const size_t nodes = impl->model.graph.nodes.size();
+  if (nodes > static_cast<uint64_t>(std::max<int64_t>(limits.max_nodes, 0)))
+    return Status::limit("model '" + display_name + "': " + std::to_string(nodes) + " nodes, more than max_nodes (" +
+                         std::to_string(limits.max_nodes) + ")");
   // Graph passes (fusions) run on the session's own copy; the reference path keeps the graph as is.
   passes::optimize(impl->model, options);
+  for (const auto& [init_name, t] : impl->model.graph.initializers) impl->constant_bytes += t.nbytes();
+  if (impl->constant_bytes > limits.max_session_bytes)
+    return Status::limit("model '" + display_name + "': " + std::to_string(impl->constant_bytes) +
+                         " bytes of initializers, more than max_session_bytes (" + std::to_string(limits.max_session_bytes) + ")");
   // Every op must have a kernel: an unknown op is a load-time error, never a run-time surprise.
   for (const auto& node : impl->model.graph.nodes)
     if (!kernels::find_kernel(node.domain, node.op_type))
@@ -255,20 +296,34 @@ Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::st
                                  " is not supported by tinyq");
   if (options.threads > 1) impl->pool = pthreadpool_create(static_cast<size_t>(options.threads));
   // Trial plan with every symbolic dimension at 1: surfaces unsupported attributes and dtypes at
-  // load time. Shape errors may be specific to batch 1, so only 'unsupported' fails the load.
+  // load time. Shape errors may be specific to batch 1, so only 'unsupported' and over-limit fail
+  // the load.
+  // The trial inputs are allocated here too, so their declared shapes are checked first.
   bool all_known = true;
-  std::vector<Tensor> trial;
-  std::vector<TensorView> views;
+  std::vector<Shape> trial_shapes;
+  uint64_t trial_bytes = impl->constant_bytes;
   for (const auto& s : impl->inputs) {
     if (!s.has_shape) { all_known = false; break; }
     Shape shape;
     for (int64_t d : s.dims) shape.push_back(d >= 0 ? d : 1);
-    trial.emplace_back(s.dtype, shape);
+    const std::string what = "model '" + display_name + "': input '" + s.name + "'";
+    TINYQ_RETURN_IF_ERROR(util::check_tensor_elements(shape, limits.max_tensor_elements, what));
+    trial_bytes += static_cast<uint64_t>(shape_numel(shape)) * dtype_size(s.dtype);
+    if (trial_bytes > limits.max_session_bytes)
+      return Status::limit(what + " " + shape_str(shape) + ": with the constants, " + std::to_string(trial_bytes) +
+                           " bytes, more than max_session_bytes (" + std::to_string(limits.max_session_bytes) + ")");
+    trial_shapes.push_back(std::move(shape));
   }
+  std::vector<Tensor> trial;
+  std::vector<TensorView> views;
   if (all_known) {
+    for (const auto& shape : trial_shapes) trial.emplace_back(impl->inputs[trial.size()].dtype, shape);
     for (const auto& t : trial) views.push_back(TensorView::of(t));
     auto planned = impl->allocate(views);
-    if (!planned.is_ok() && planned.status().code() == StatusCode::kUnsupported) return planned.status();
+    // A model whose smallest plan is over a resource limit cannot run at any batch size either.
+    if (!planned.is_ok() && (planned.status().code() == StatusCode::kUnsupported ||
+                             planned.status().code() == StatusCode::kLimit))
+      return planned.status();
     // The batch-1 plan stays cached; a failed trial leaves nothing behind.
   }
   return std::unique_ptr<Session>(new Session(std::move(impl)));
@@ -276,12 +331,13 @@ Result<std::unique_ptr<Session>> Session::from_ir(ir::Model model, const std::st
 
 Result<std::unique_ptr<Session>> Session::from_bytes(const void* bytes, size_t size, const std::string& base_dir,
                                                      const std::string& display_name, const SessionOptions& options) {
-  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::parse_model(bytes, size, base_dir, display_name));
+  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::parse_model(bytes, size, base_dir, display_name,
+                                                               onnx_io::load_options(options.limits)));
   return from_ir(std::move(model), display_name, options);
 }
 
 Result<std::unique_ptr<Session>> Session::open(const std::string& path, const SessionOptions& options) {
-  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::load_model(path));
+  TINYQ_ASSIGN_OR_RETURN(ir::Model model, onnx_io::load_model(path, onnx_io::load_options(options.limits)));
   return from_ir(std::move(model), path, options);
 }
 

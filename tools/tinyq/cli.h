@@ -68,5 +68,10 @@ std::string describe_loaded(const OpenedModel& m);
 void register_run(CLI::App& app, int* exit_code);
 void register_bench(CLI::App& app, int* exit_code);
 void register_registry(CLI::App& app, int* exit_code);
+void register_quantize(CLI::App& app, int* exit_code);
+void register_gate(CLI::App& app, int* exit_code);
+void register_audit(CLI::App& app, int* exit_code);
+void register_qat(CLI::App& app, int* exit_code);  // cmd_qat.cpp; needs TINYQ_WITH_QAT to train
+void register_tune(CLI::App& app, int* exit_code);  // cmd_tune.cpp; QAT candidates need TINYQ_WITH_QAT
 
 }  // namespace tinyq::cli

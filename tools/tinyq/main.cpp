@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   tinyq::cli::register_run(app, &exit_code);
   tinyq::cli::register_bench(app, &exit_code);
   tinyq::cli::register_registry(app, &exit_code);
+  tinyq::cli::register_quantize(app, &exit_code);
+  tinyq::cli::register_gate(app, &exit_code);
+  tinyq::cli::register_audit(app, &exit_code);
+  tinyq::cli::register_qat(app, &exit_code);
+  tinyq::cli::register_tune(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

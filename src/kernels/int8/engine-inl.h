@@ -15,25 +15,23 @@
 // Per-channel epilogue operands as vectors: broadcasts (conv: channels are rows of lanes) or
 // loads (GEMM: channels are lanes).
 struct ChanVecs {
-  Ops::I corr, w_zp;
+  Ops::I w_zp;
   Ops::F scale, bias;
 };
 
 inline ChanVecs chan_broadcast(const Epilogue& e, int64_t c) {
   ChanVecs v;
-  v.corr = Ops::set1i(e.corr[c]);
   v.w_zp = e.rowsum ? Ops::set1i(e.w_zp[c]) : Ops::zeroi();
   v.scale = Ops::set1f(e.scale[c]);
-  v.bias = e.bias ? Ops::set1f(e.bias[c]) : Ops::zerof();
+  v.bias = Ops::set1f(e.bias ? e.bias[c] : -0.0f);  // -0: the neutral summand (see finish_vec)
   return v;
 }
 
 inline ChanVecs chan_load(const Epilogue& e, int64_t c0, int count) {
   ChanVecs v;
-  v.corr = Ops::loadi(e.corr + c0, count);
   v.w_zp = e.rowsum ? Ops::loadi(e.w_zp + c0, count) : Ops::zeroi();
   v.scale = Ops::loadf(e.scale + c0, count);
-  v.bias = e.bias ? Ops::loadf(e.bias + c0, count) : Ops::zerof();
+  v.bias = e.bias ? Ops::loadf(e.bias + c0, count) : Ops::set1f(-0.0f);  // the neutral summand
   return v;
 }
 
@@ -41,11 +39,16 @@ inline ChanVecs chan_load(const Epilogue& e, int64_t c0, int count) {
 struct EpiVecs {
   Ops::F lo, hi, y_scale;
   Ops::I y_zp, q_lo, q_hi;
+  Ops::I full_zp;  // y_zp as Ops::store_full wants it
 };
 
 inline EpiVecs epi_vecs(const Epilogue& e) {
-  return {Ops::set1f(e.lo),          Ops::set1f(e.hi),          Ops::set1f(e.y_scale),
-          Ops::set1i(e.y_zp),        Ops::set1i(e.q_lo),        Ops::set1i(e.q_hi)};
+  // Without a clamp the bounds are infinite, which lets the fast epilogues clamp unconditionally:
+  // min(inf, max(-inf, f)) is f for every f, NaN and -0 included.
+  const float inf = std::numeric_limits<float>::infinity();
+  return {Ops::set1f(e.clamp ? e.lo : -inf), Ops::set1f(e.clamp ? e.hi : inf), Ops::set1f(e.y_scale),
+          Ops::set1i(e.y_zp),                Ops::set1i(e.q_lo),               Ops::set1i(e.q_hi),
+          Ops::full_zp(e.y_zp, e.y_signed)};
 }
 
 // quantize_saturate of float(sum) * scale. When the caller proved the product finite and below
@@ -73,11 +76,59 @@ inline void store_range(const Epilogue& e, const RangeVecs& r) {
   Ops::storef(e.range_acc + 2 * kRangeLanes, r.bad, Ops::L);
 }
 
-// Finishes one vector of sums: `count` lanes go to output elements idx.. of `out`.
-// rowsum: the activation sums of the lanes' positions (used only with e.rowsum).
+// The epilogue forms that get straight-line code (their flags fixed at compile time); the rest
+// take the generic form, which tests each flag per vector.
+enum class EpiForm {
+  kQuantFull,   // kQuant, bounded, no weight zero points, [q_lo, q_hi] the whole output type
+  kQuant,       // kQuant, bounded, no weight zero points
+  kFloat,       // kFloat, no weight zero points, no residual, no range
+  kFloatRange,  // kFloat, no weight zero points, no residual, gathering the range
+  kGeneric,
+};
+
+inline EpiForm epi_form(const Epilogue& e) {
+  if (e.rowsum || e.residual) return EpiForm::kGeneric;
+  if (e.kind == OutKind::kQuant) {
+    if (!e.bounded) return EpiForm::kGeneric;
+    const bool full = e.y_signed ? (e.q_lo == -128 && e.q_hi == 127) : (e.q_lo == 0 && e.q_hi == 255);
+    return full ? EpiForm::kQuantFull : EpiForm::kQuant;
+  }
+  if (e.kind == OutKind::kFloat) return e.range_acc ? EpiForm::kFloatRange : EpiForm::kFloat;
+  return EpiForm::kGeneric;
+}
+
+inline void gather_range(Ops::F f, const Epilogue& e, RangeVecs& range, int count) {
+  // Lanes past `count` are not output values: 0 leaves a range around 0 unchanged.
+  const Ops::F z = Ops::zero_tail(f, count);
+  range.lo = Ops::min_keep(z, range.lo);
+  range.hi = Ops::max_keep(z, range.hi);
+  if (e.range_nan) range.bad = Ops::addf(range.bad, Ops::mulf(z, Ops::zerof()));  // NaN from NaN, inf
+}
+
+// Finishes one vector of sums: `count` lanes go to output elements idx.. of `out`. The blocks start
+// their accumulators at corr[c] (Epilogue::corr), so acc already holds the raw sum plus corr.
+// rowsum: the activation sums of the lanes' positions (used only with e.rowsum). The fixed forms
+// add a missing bias as -0 and clamp to infinite bounds, both of which leave every value, -0 and
+// NaN included, unchanged.
+template <EpiForm Form>
 inline void finish_vec(Ops::I acc, const ChanVecs& cv, Ops::I rowsum, const Epilogue& e, const EpiVecs& k,
                        RangeVecs& range, void* out, int64_t idx, int count) {
-  Ops::I s = Ops::addi(acc, cv.corr);
+  if constexpr (Form == EpiForm::kQuantFull) {  // the output type's saturation is the clamp
+    const Ops::F f = Ops::addf(Ops::mulf(Ops::cvt(acc), cv.scale), cv.bias);
+    Ops::store_full(static_cast<uint8_t*>(out) + idx, f, k.full_zp, count, e.y_signed);
+    return;
+  } else if constexpr (Form == EpiForm::kQuant) {
+    const Ops::F f = Ops::addf(Ops::mulf(Ops::cvt(acc), cv.scale), cv.bias);
+    Ops::storeq(static_cast<uint8_t*>(out) + idx, Ops::quant_bounded(f, k.y_zp, k.q_lo, k.q_hi), count, e.y_signed);
+    return;
+  } else if constexpr (Form == EpiForm::kFloat || Form == EpiForm::kFloatRange) {
+    Ops::F f = Ops::addf(Ops::mulf(Ops::cvt(acc), cv.scale), cv.bias);
+    f = Ops::clamp(f, k.lo, k.hi);
+    Ops::storef(static_cast<float*>(out) + idx, f, count);
+    if constexpr (Form == EpiForm::kFloatRange) gather_range(f, e, range, count);
+    return;
+  }
+  Ops::I s = acc;
   if (e.rowsum) s = Ops::subi(s, Ops::mullo(cv.w_zp, rowsum));
   switch (e.kind) {
     case OutKind::kFloat: {
@@ -86,24 +137,21 @@ inline void finish_vec(Ops::I acc, const ChanVecs& cv, Ops::I rowsum, const Epil
       if (e.residual) f = Ops::addf(f, Ops::loadf(e.residual + idx, count));
       if (e.clamp) f = Ops::clamp(f, k.lo, k.hi);
       Ops::storef(static_cast<float*>(out) + idx, f, count);
-      if (e.range_acc) {
-        // Lanes past `count` are not output values: 0 leaves a range around 0 unchanged.
-        const Ops::F z = Ops::zero_tail(f, count);
-        range.lo = Ops::min_keep(z, range.lo);
-        range.hi = Ops::max_keep(z, range.hi);
-        if (e.range_nan) range.bad = Ops::addf(range.bad, Ops::mulf(z, Ops::zerof()));  // NaN from NaN, inf
-      }
+      if (e.range_acc) gather_range(f, e, range, count);
       return;
     }
     case OutKind::kQuant: {
-      const Ops::I q = requantize(Ops::mulf(Ops::cvt(s), cv.scale), e, k);
+      Ops::F f = Ops::mulf(Ops::cvt(s), cv.scale);
+      if (e.bias) f = Ops::addf(f, cv.bias);
+      const Ops::I q = requantize(f, e, k);
       Ops::storeq(static_cast<uint8_t*>(out) + idx, q, count, e.y_signed);
       return;
     }
     case OutKind::kQuantDequant: {
-      const Ops::I q = requantize(Ops::mulf(Ops::cvt(s), cv.scale), e, k);
-      const Ops::F f = Ops::mulf(Ops::cvt(Ops::subi(q, k.y_zp)), k.y_scale);
-      Ops::storef(static_cast<float*>(out) + idx, f, count);
+      Ops::F f = Ops::mulf(Ops::cvt(s), cv.scale);
+      if (e.bias) f = Ops::addf(f, cv.bias);
+      const Ops::I q = requantize(f, e, k);
+      Ops::storef(static_cast<float*>(out) + idx, Ops::mulf(Ops::cvt(Ops::subi(q, k.y_zp)), k.y_scale), count);
       return;
     }
     case OutKind::kInt32:
@@ -129,12 +177,13 @@ struct ConvBlockArgs {
 
 // The epilogue of a conv block, kept out of line so that the accumulation loop has the
 // registers to itself.
-template <int OCB, int XV>
-TINYQ_NOINLINE void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a, const Epilogue& e_in,
-                                         void* out) {
-  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
-  // reload its fields after every store.
+template <EpiForm K, int OCB, int XV>
+TINYQ_NOINLINE void conv_block_finish_k(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a_in,
+                                        const Epilogue& e_in, void* out) {
+  // Local copies: output stores may alias the caller's Epilogue and block arguments, which would
+  // force the compiler to reload their fields after every store.
   const Epilogue e = e_in;
+  const ConvBlockArgs a = a_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
   TINYQ_UNROLL
@@ -144,10 +193,21 @@ TINYQ_NOINLINE void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBl
     for (int v = 0; v < XV; ++v) {
       const int count = v == XV - 1 ? a.last_count : Ops::L;
       const Ops::I rows = e.rowsum ? Ops::loadi(e.rowsum + a.pos + v * Ops::L, count) : Ops::zeroi();
-      finish_vec(acc[o][v], cv, rows, e, k, range, out, a.out_index + o * a.ch_stride + v * Ops::L, count);
+      finish_vec<K>(acc[o][v], cv, rows, e, k, range, out, a.out_index + o * a.ch_stride + v * Ops::L, count);
     }
   }
   store_range(e, range);
+}
+
+template <int OCB, int XV>
+inline void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a, const Epilogue& e, void* out) {
+  switch (epi_form(e)) {
+    case EpiForm::kQuantFull: return conv_block_finish_k<EpiForm::kQuantFull, OCB, XV>(acc, a, e, out);
+    case EpiForm::kQuant: return conv_block_finish_k<EpiForm::kQuant, OCB, XV>(acc, a, e, out);
+    case EpiForm::kFloat: return conv_block_finish_k<EpiForm::kFloat, OCB, XV>(acc, a, e, out);
+    case EpiForm::kFloatRange: return conv_block_finish_k<EpiForm::kFloatRange, OCB, XV>(acc, a, e, out);
+    case EpiForm::kGeneric: return conv_block_finish_k<EpiForm::kGeneric, OCB, XV>(acc, a, e, out);
+  }
 }
 
 // OCB output channels x XV pixel vectors, accumulated in registers over all quads.
@@ -157,7 +217,7 @@ void conv_block(const ConvBlockArgs& a, const Epilogue& e, void* out) {
   TINYQ_UNROLL
   for (int o = 0; o < OCB; ++o)
     TINYQ_UNROLL
-    for (int v = 0; v < XV; ++v) acc[o][v] = Ops::zeroi();
+    for (int v = 0; v < XV; ++v) acc[o][v] = Ops::set1i(e.corr[a.c0 + o]);  // see finish_vec
   const uint8_t* origin = a.origin;
   const int8_t* w = a.w;
   const int64_t wstride = a.wstride;
@@ -185,12 +245,11 @@ void conv_block(const ConvBlockArgs& a, const Epilogue& e, void* out) {
 
 // One output channel (depthwise, or a single-channel output): R output rows x XV pixel vectors
 // per block instead, so that small planes still give the registers enough work per call.
-template <int R, int XV>
-TINYQ_NOINLINE void rows_block_finish(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a, int64_t out_w,
-                                      const Epilogue& e_in, void* out) {
-  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
-  // reload its fields after every store.
-  const Epilogue e = e_in;
+template <EpiForm K, int R, int XV>
+TINYQ_NOINLINE void rows_block_finish_k(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a_in, int64_t out_w,
+                                        const Epilogue& e_in, void* out) {
+  const Epilogue e = e_in;  // see conv_block_finish_k
+  const ConvBlockArgs a = a_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
   const ChanVecs cv = chan_broadcast(e, a.c0);
@@ -201,10 +260,22 @@ TINYQ_NOINLINE void rows_block_finish(const Ops::I (&acc)[R][XV], const ConvBloc
       const int count = v == XV - 1 ? a.last_count : Ops::L;
       const int64_t pos = a.pos + r * out_w + v * Ops::L;
       const Ops::I rows = e.rowsum ? Ops::loadi(e.rowsum + pos, count) : Ops::zeroi();
-      finish_vec(acc[r][v], cv, rows, e, k, range, out, a.out_index + r * out_w + v * Ops::L, count);
+      finish_vec<K>(acc[r][v], cv, rows, e, k, range, out, a.out_index + r * out_w + v * Ops::L, count);
     }
   }
   store_range(e, range);
+}
+
+template <int R, int XV>
+inline void rows_block_finish(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a, int64_t out_w, const Epilogue& e,
+                              void* out) {
+  switch (epi_form(e)) {
+    case EpiForm::kQuantFull: return rows_block_finish_k<EpiForm::kQuantFull, R, XV>(acc, a, out_w, e, out);
+    case EpiForm::kQuant: return rows_block_finish_k<EpiForm::kQuant, R, XV>(acc, a, out_w, e, out);
+    case EpiForm::kFloat: return rows_block_finish_k<EpiForm::kFloat, R, XV>(acc, a, out_w, e, out);
+    case EpiForm::kFloatRange: return rows_block_finish_k<EpiForm::kFloatRange, R, XV>(acc, a, out_w, e, out);
+    case EpiForm::kGeneric: return rows_block_finish_k<EpiForm::kGeneric, R, XV>(acc, a, out_w, e, out);
+  }
 }
 
 template <int R, int XV>
@@ -213,7 +284,7 @@ void rows_block(const ConvBlockArgs& a, int64_t ystride, int64_t out_w, const Ep
   TINYQ_UNROLL
   for (int r = 0; r < R; ++r)
     TINYQ_UNROLL
-    for (int v = 0; v < XV; ++v) acc[r][v] = Ops::zeroi();
+    for (int v = 0; v < XV; ++v) acc[r][v] = Ops::set1i(e.corr[a.c0]);  // see finish_vec
   const int8_t* w = a.w;
   for (int64_t t = 0; t < a.quads; ++t) {
     const typename Ops::WP wq = Ops::prep_wb(w + t * 4);
@@ -355,12 +426,11 @@ struct GemmBlockArgs {
   int last_count;        // valid lanes of the last column vector
 };
 
-template <int MB, int NV>
-TINYQ_NOINLINE void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g, const Epilogue& e_in,
-                                         void* out) {
-  // A local copy: output stores may alias the caller's Epilogue, which would force the compiler to
-  // reload its fields after every store.
-  const Epilogue e = e_in;
+template <EpiForm K, int MB, int NV>
+TINYQ_NOINLINE void gemm_block_finish_k(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g_in, const Epilogue& e_in,
+                                        void* out) {
+  const Epilogue e = e_in;  // see conv_block_finish_k
+  const GemmBlockArgs g = g_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
   TINYQ_UNROLL
@@ -371,10 +441,21 @@ TINYQ_NOINLINE void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlo
     TINYQ_UNROLL
     for (int m = 0; m < MB; ++m) {
       const Ops::I rows = e.rowsum ? Ops::set1i(e.rowsum[g.m0 + m]) : Ops::zeroi();
-      finish_vec(acc[m][v], cv, rows, e, k, range, out, (g.m0 + m) * g.n_cols + col, count);
+      finish_vec<K>(acc[m][v], cv, rows, e, k, range, out, (g.m0 + m) * g.n_cols + col, count);
     }
   }
   store_range(e, range);
+}
+
+template <int MB, int NV>
+inline void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& g, const Epilogue& e, void* out) {
+  switch (epi_form(e)) {
+    case EpiForm::kQuantFull: return gemm_block_finish_k<EpiForm::kQuantFull, MB, NV>(acc, g, e, out);
+    case EpiForm::kQuant: return gemm_block_finish_k<EpiForm::kQuant, MB, NV>(acc, g, e, out);
+    case EpiForm::kFloat: return gemm_block_finish_k<EpiForm::kFloat, MB, NV>(acc, g, e, out);
+    case EpiForm::kFloatRange: return gemm_block_finish_k<EpiForm::kFloatRange, MB, NV>(acc, g, e, out);
+    case EpiForm::kGeneric: return gemm_block_finish_k<EpiForm::kGeneric, MB, NV>(acc, g, e, out);
+  }
 }
 
 template <int MB, int NV>
@@ -383,7 +464,8 @@ void gemm_block(const GemmBlockArgs& g, const Epilogue& e, void* out) {
   TINYQ_UNROLL
   for (int m = 0; m < MB; ++m)
     TINYQ_UNROLL
-    for (int v = 0; v < NV; ++v) acc[m][v] = Ops::zeroi();
+    for (int v = 0; v < NV; ++v)  // see finish_vec
+      acc[m][v] = Ops::loadi(e.corr + g.n0 + v * Ops::L, v == NV - 1 ? g.last_count : Ops::L);
   const int8_t* wcol[NV];
   int lanes[NV];  // weight lanes present in the panel (a narrow panel is shorter than a vector)
   TINYQ_UNROLL
@@ -469,7 +551,7 @@ void gemv(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int
     int count[kGemvVectors];
     TINYQ_UNROLL
     for (int u = 0; u < kGemvVectors; ++u) {
-      acc[u] = Ops::zeroi();
+      acc[u] = Ops::set1i(e.corr[0]);  // see finish_vec
       const int64_t left = rows - (m0 + u * Ops::L);
       count[u] = left <= 0 ? 0 : (left < Ops::L ? static_cast<int>(left) : Ops::L);
     }
@@ -486,7 +568,7 @@ void gemv(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int
       if (!count[u]) break;
       const int64_t m = m0 + u * Ops::L;
       const Ops::I rs = e.rowsum ? Ops::loadi(e.rowsum + m, count[u]) : Ops::zeroi();
-      finish_vec(acc[u], cv, rs, e, kv, range, out, m, count[u]);
+      finish_vec<EpiForm::kGeneric>(acc[u], cv, rs, e, kv, range, out, m, count[u]);
     }
   }
   store_range(e, range);
@@ -560,6 +642,8 @@ void range_impl(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfi
 }
 
 void quantize_impl(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
+  // A division per vector, as the reference divides: multiplying by the reciprocal and checking
+  // for lanes near a rounding boundary measured slower here than the division itself.
   const Ops::F s = Ops::set1f(scale);
   const Ops::I z = Ops::set1i(zp), lo = Ops::set1i(0), hi = Ops::set1i(255);
   for (int64_t i = 0; i < n; i += Ops::L) {

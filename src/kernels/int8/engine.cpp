@@ -136,6 +136,12 @@ ConvPlan make_conv_plan(const ConvShape& s, Isa isa) {
     p.ocb = cout_g >= 4 ? 4 : (cout_g >= 2 ? 2 : 1);
     p.xv = p.ocb == 4 ? 2 : 3;
   }
+  p.direct = isa == Isa::kAvx512Vnni && s.cin_g == 1 && s.k_w <= 4 &&
+             (p.lanes - 1) * s.stride_w + (s.k_w - 1) * s.dil_w < 64 && avx512::has_vbmi();
+  if (p.direct)
+    for (int64_t i = 0; i < p.lanes; ++i)
+      for (int64_t k = 0; k < 4; ++k)
+        p.window_index[4 * i + k] = static_cast<uint8_t>(i * s.stride_w + (k < s.k_w ? k * s.dil_w : 0));
   const size_t align = 64;
   auto up = [&](size_t v) { return (v + align - 1) / align * align; };
   // Slack after the image: the last pixel vectors of the last row may read up to a vector past it.
@@ -252,12 +258,34 @@ void conv_image(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, i
   }
 }
 
+void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps, int64_t n, int64_t g,
+                       uint8_t xor_mask, uint8_t fill, const Epilogue& e, void* out) {
+  avx512::conv_image_direct(p, x, taps, n, g, xor_mask, fill, e, out);  // only AVX-512 plans are direct
+}
+
 void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
           const Epilogue& e, void* out) {
   switch (isa) {
     case Isa::kAvx512Vnni: return avx512::gemm(a, lda, rows, packed, k, n_cols, e, out);
     case Isa::kAvx2: return avx2::gemm(a, lda, rows, packed, k, n_cols, e, out);
     case Isa::kScalar: return gemm_scalar(a, lda, rows, packed, k, n_cols, e, out);
+  }
+}
+
+void row_sums(Isa isa, const int8_t* w, int64_t rows, int64_t len, int32_t* out) {
+  if (isa == Isa::kAvx512Vnni) return avx512::row_sums(w, rows, len, out);
+  for (int64_t r = 0; r < rows; ++r) {
+    int32_t sum = 0;
+    for (int64_t i = 0; i < len; ++i) sum += w[r * len + i];
+    out[r] = sum;
+  }
+}
+
+void reset_range(Isa isa, float* acc) {
+  switch (isa) {
+    case Isa::kAvx512Vnni: return avx512::reset_range(acc);
+    case Isa::kAvx2: return avx2::reset_range(acc);
+    case Isa::kScalar: return int8::reset_range(acc);
   }
 }
 

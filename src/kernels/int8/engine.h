@@ -53,6 +53,12 @@ struct ConvPlan {
   int ocb = 1, xv = 1;                  // register block: output channels x pixel vectors
   size_t fill_offset = 0;               // staging scratch: the image, then a row of padding bytes
   size_t scratch_bytes = 0;
+  // Direct convolution (conv_image_direct) instead of staging: one input channel per group, a
+  // kernel at most 4 wide whose 16-lane windows fit one 64-byte load, and AVX-512 VBMI.
+  bool direct = false;
+  // Direct: the byte permutation that builds the windows (lane i, byte k: input column
+  // i * stride_w + k * dil_w of the load for k < k_w, else i * stride_w).
+  alignas(64) uint8_t window_index[64] = {};
 };
 
 ConvPlan make_conv_plan(const ConvShape& s, Isa isa);
@@ -68,11 +74,25 @@ void stage_conv_image(const ConvPlan& p, const uint8_t* x, int64_t n, int64_t g,
 void conv_image(const ConvPlan& p, const uint8_t* stage, const int8_t* packed, int64_t n, int64_t g,
                 const Epilogue& e, void* out);
 
+// The direct form for plans with `direct`: convolves image n's input plane g (uint8 NCHW x after
+// `xor_mask`; padding reads `fill`) for output channels [g*cout_g, (g+1)*cout_g), with no
+// staging: each lane's taps of one kernel row are gathered from one load by a byte permutation.
+// taps: [C_out][k_h] words, the kernel row's k_w weights as bytes, zero-padded (expand_row_taps).
+void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps, int64_t n, int64_t g,
+                       uint8_t xor_mask, uint8_t fill, const Epilogue& e, void* out);
+
 // GEMM: out[m][n] for rows m < rows from activations a (uint8, row stride lda >= 4*ceil(K/4),
 // bytes past K arbitrary) and packed weights (packing.h). Epilogue channels are columns and
 // positions are rows; residual/out are [rows][n_cols] with row stride n_cols.
 void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
           const Epilogue& e, void* out);
+
+// out[r] = the sum of the len int8 values of row r of w (rows of `len` bytes, one after another).
+void row_sums(Isa isa, const int8_t* w, int64_t rows, int64_t len, int32_t* out);
+
+// reset_range (epilogue.h) with the ISA's widest stores, so that the engine's vector loads of the
+// accumulator are forwarded from them rather than stalling on narrower ones.
+void reset_range(Isa isa, float* acc);
 
 // Quantisation as DynamicQuantizeLinear / QuantizeLinear compute it:
 // out[i] = saturate(round_half_even(x[i] / scale) + zp) to [0, 255], NaN -> zp.
@@ -85,6 +105,7 @@ void range_f32(Isa isa, const float* x, int64_t n, float* lo, float* hi, bool* h
 
 // Per-ISA entry points (engine_<isa>.cpp); callers use the dispatching functions above.
 namespace avx2 {
+void reset_range(float* acc);
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*);
@@ -98,6 +119,11 @@ using StageS2Fn = void (*)(const uint8_t* const src[4], int64_t n_even, int64_t 
                            uint8_t* dst_even, uint8_t* dst_odd);
 
 namespace avx512 {
+bool has_vbmi();
+void row_sums(const int8_t* w, int64_t rows, int64_t len, int32_t* out);
+void reset_range(float* acc);
+void conv_image_direct(const ConvPlan&, const uint8_t*, const int32_t*, int64_t, int64_t, uint8_t, uint8_t,
+                       const Epilogue&, void*);
 // One plane of stage_conv_image: rows, padding and interior, without per-row calls.
 void stage_plane(const ConvPlan& p, const uint8_t* image, int64_t plane, uint8_t xor_mask, uint8_t fill,
                  const uint8_t* fill_row, uint8_t* dst);

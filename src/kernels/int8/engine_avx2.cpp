@@ -3,7 +3,9 @@
 // (sign-extended), and vpmaddwd adds each pair of 16 x 16-bit products into int32 exactly.
 // vpmaddubsw is not used: it adds two u8 x s8 products in 16 bits with saturation, which
 // full-range weights overflow (255 * -128 * 2 < -32768).
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -123,6 +125,14 @@ struct Ops {
     if (count >= L) _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v);
     else _mm256_maskstore_epi32(p, lane_mask(count), v);
   }
+  // round_half_even(f) + zero point saturated to the output type (|f| < 2^30): the packs of
+  // storeq saturate.
+  static I full_zp(int32_t zp, bool /*is_signed*/) { return _mm256_set1_epi32(zp); }
+  static void store_full(uint8_t* p, F f, I zp, int count, bool is_signed) {
+    const F r = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const I q = _mm256_add_epi32(_mm256_cvttps_epi32(r), zp);
+    storeq(p, q, count, is_signed);
+  }
   // Values are already within the output type's range, so the saturating packs are exact.
   static void storeq(uint8_t* p, I v, int count, bool is_signed) {
     const __m256i w16 = _mm256_packs_epi32(v, v);
@@ -162,6 +172,9 @@ void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounde
   quantize_impl(x, n, scale, zp, bounded, out);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
+void reset_range(float* acc) {
+  for (int i = 0; i < 3 * kRangeLanes; i += Ops::L) Ops::storef(acc + i, Ops::zerof(), Ops::L);
+}
 
 }  // namespace tinyq::kernels::int8::avx2
 
@@ -171,6 +184,7 @@ void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfin
 namespace tinyq::kernels::int8::avx2 {
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
+void reset_range(float*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
 }  // namespace tinyq::kernels::int8::avx2

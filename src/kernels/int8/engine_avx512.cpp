@@ -1,6 +1,8 @@
 // The int8 engine for AVX-512 with VNNI: vpdpbusd adds four u8 x s8 products into each int32
 // lane exactly (the non-saturating form; vpdpbusds is never used).
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -105,6 +107,16 @@ struct Ops {
   static void storeq(uint8_t* p, I v, int count, bool /*is_signed*/) {
     _mm512_mask_cvtepi32_storeu_epi8(p, mask(count), v);
   }
+  // round_half_even(f) + zero point saturated to the output type (|f| < 2^30): int8 saturates
+  // with vpmovsdb; uint8 is computed 128 lower, saturated as int8 and moved back with an xor.
+  static I full_zp(int32_t zp, bool is_signed) { return _mm512_set1_epi32(is_signed ? zp : zp - 128); }
+  static void store_full(uint8_t* p, F f, I zp, int count, bool is_signed) {
+    const I q = _mm512_add_epi32(_mm512_cvt_roundps_epi32(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp);
+    __m128i b = _mm512_cvtsepi32_epi8(q);
+    if (!is_signed) b = _mm_xor_si128(b, _mm_set1_epi8(static_cast<char>(0x80)));
+    if (count >= L) _mm_storeu_si128(reinterpret_cast<__m128i*>(p), b);
+    else _mm_mask_storeu_epi8(p, mask(count), b);
+  }
 };
 
 // Rows per single-channel block for 1..4 pixel vectors (accumulators <= 24 of 32 registers).
@@ -131,6 +143,9 @@ void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounde
   quantize_impl(x, n, scale, zp, bounded, out);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
+void reset_range(float* acc) {
+  for (int i = 0; i < 3 * kRangeLanes; i += Ops::L) Ops::storef(acc + i, Ops::zerof(), Ops::L);
+}
 
 namespace {
 
@@ -238,6 +253,253 @@ void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_
   }
 }
 
+
+void row_sums(const int8_t* w, int64_t rows, int64_t len, int32_t* out) {
+  const __m512i ones = _mm512_set1_epi8(1);
+  for (int64_t r = 0; r < rows; ++r, w += len) {
+    __m512i acc = _mm512_setzero_si512();  // four 1 x w products per lane: exact
+    for (int64_t i = 0; i < len; i += 64)
+      acc = _mm512_dpbusd_epi32(acc, ones, _mm512_maskz_loadu_epi8(byte_mask(len - i), w + i));
+    out[r] = _mm512_reduce_add_epi32(acc);
+  }
+}
+
+// ---- Direct convolution: one input channel per group (conv_image_direct in engine.h) ----
+
+bool has_vbmi() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512vbmi");
+}
+
+// vpermb needs VBMI, which some VNNI CPUs lack: only this section is compiled for it, and
+// make_conv_plan only makes direct plans where has_vbmi().
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512vbmi")
+
+namespace {
+
+// Where the windows of one image plane come from. Lane i of a window holds the input bytes of its
+// pixel's kernel row: columns x0 + i*stride_w + k*dil_w for k < k_w (byte k of the lane); the
+// other bytes repeat column x0 + i*stride_w and meet zero weights.
+struct DirectPlane {
+  const uint8_t* plane;  // input plane (n, g)
+  int64_t in_h, in_w, stride_h, dil_h, pad_top, pad_left, stride_w, k_h;
+  int64_t span;           // bytes a window reads: 15 * stride_w + (k_w - 1) * dil_w + 1
+  __m512i index;          // vpermb index of the windows
+  __m512i fill;           // a window of padding
+  __m512i fill_flipped;   // padding bytes before the xor
+  __m512i flip;           // xor_mask in every byte
+  bool flips;
+
+  // The load mask of the window from output column ox: the input columns it reads that exist.
+  __mmask64 columns(int64_t ox) const {
+    const int64_t col0 = ox * stride_w - pad_left;
+    const int64_t lo = col0 < 0 ? -col0 : 0;
+    const int64_t hi = in_w - col0 < span ? in_w - col0 : span;
+    return hi > lo ? byte_mask(hi) & ~byte_mask(lo) : 0;
+  }
+  // The window of input row iy (outside the image: padding) from output column ox, whose
+  // columns() are m. Masked-off bytes are not read (no fault past the plane); they become padding.
+  __m512i window(int64_t iy, int64_t ox, __mmask64 m) const {
+    if (iy < 0 || iy >= in_h) return fill;
+    __m512i v = _mm512_mask_loadu_epi8(fill_flipped, m, plane + iy * in_w + ox * stride_w - pad_left);
+    if (flips) v = _mm512_xor_si512(v, flip);
+    return _mm512_permutexvar_epi8(index, v);
+  }
+};
+
+// Depthwise (one output channel per group): R output rows x XV pixel vectors of channel a.c0.
+// S and KH: the vertical stride and kernel height when fixed at compile time (the common 3-row
+// kernels at stride 1 or 2, whose row loops then unroll without tests), 0 when read from d.
+template <int R, int XV, int S, int KH>
+void direct_rows_block(const DirectPlane& d, const int32_t* taps, int64_t y0, int64_t x0, int64_t out_w,
+                       const ConvBlockArgs& a, const Epilogue& e, void* out) {
+  const int64_t stride_h = S ? S : d.stride_h, k_h = KH ? KH : d.k_h;
+  Ops::I acc[R][XV];
+  TINYQ_UNROLL
+  for (int r = 0; r < R; ++r)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) acc[r][v] = Ops::set1i(e.corr[a.c0]);  // see finish_vec
+  __mmask64 m[XV];
+  TINYQ_UNROLL
+  for (int v = 0; v < XV; ++v) m[v] = d.columns(x0 + v * Ops::L);
+  if (S || d.dil_h == 1) {
+    // Each input row's windows once, for every output row whose kernel covers it (stride 1
+    // shares a row among up to k_h output rows).
+    const int64_t rows_in = (R - 1) * stride_h + k_h;
+    TINYQ_UNROLL
+    for (int64_t ir = 0; ir < rows_in; ++ir) {
+      const int64_t iy = y0 * stride_h + ir - d.pad_top;
+      __m512i win[XV];
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) win[v] = d.window(iy, x0 + v * Ops::L, m[v]);
+      TINYQ_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const int64_t kh = ir - r * stride_h;
+        if (kh < 0 || kh >= k_h) continue;
+        const __m512i w = _mm512_set1_epi32(taps[kh]);
+        TINYQ_UNROLL
+        for (int v = 0; v < XV; ++v) acc[r][v] = Ops::dot(acc[r][v], win[v], w);
+      }
+    }
+  } else {
+    for (int64_t kh = 0; kh < k_h; ++kh) {
+      const __m512i w = _mm512_set1_epi32(taps[kh]);
+      TINYQ_UNROLL
+      for (int r = 0; r < R; ++r) {
+        const int64_t iy = (y0 + r) * stride_h + kh * d.dil_h - d.pad_top;
+        TINYQ_UNROLL
+        for (int v = 0; v < XV; ++v) acc[r][v] = Ops::dot(acc[r][v], d.window(iy, x0 + v * Ops::L, m[v]), w);
+      }
+    }
+  }
+  Ops::I done[R][XV];  // see conv_block
+  TINYQ_UNROLL
+  for (int r = 0; r < R; ++r)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) done[r][v] = acc[r][v];
+  rows_block_finish<R, XV>(done, a, out_w, e, out);
+}
+
+// Several output channels per group (a single-channel stem): OCB channels x XV pixel vectors of
+// output row y, each window shared by the channels.
+template <int OCB, int XV>
+void direct_channels_block(const DirectPlane& d, const int32_t* taps, int64_t y, int64_t x0, const ConvBlockArgs& a,
+                           const Epilogue& e, void* out) {
+  Ops::I acc[OCB][XV];
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) acc[o][v] = Ops::set1i(e.corr[a.c0 + o]);  // see finish_vec
+  __mmask64 m[XV];
+  TINYQ_UNROLL
+  for (int v = 0; v < XV; ++v) m[v] = d.columns(x0 + v * Ops::L);
+  for (int64_t kh = 0; kh < d.k_h; ++kh) {
+    const int64_t iy = y * d.stride_h + kh * d.dil_h - d.pad_top;
+    __m512i win[XV];
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) win[v] = d.window(iy, x0 + v * Ops::L, m[v]);
+    TINYQ_UNROLL
+    for (int o = 0; o < OCB; ++o) {
+      const __m512i w = _mm512_set1_epi32(taps[o * d.k_h + kh]);
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) acc[o][v] = Ops::dot(acc[o][v], win[v], w);
+    }
+  }
+  Ops::I done[OCB][XV];  // see conv_block
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) done[o][v] = acc[o][v];
+  conv_block_finish<OCB, XV>(done, a, e, out);
+}
+
+using DirectRowsFn = void (*)(const DirectPlane&, const int32_t*, int64_t, int64_t, int64_t, const ConvBlockArgs&,
+                              const Epilogue&, void*);
+using DirectChannelsFn = void (*)(const DirectPlane&, const int32_t*, int64_t, int64_t, const ConvBlockArgs&,
+                                  const Epilogue&, void*);
+
+template <int R, int S, int KH>
+DirectRowsFn direct_rows_fn(int xv) {
+  switch (xv) {
+    case 1: return &direct_rows_block<R, 1, S, KH>;
+    case 2: return &direct_rows_block<R, 2, S, KH>;
+    case 3: return &direct_rows_block<R, 3, S, KH>;
+    default: return &direct_rows_block<R, 4, S, KH>;
+  }
+}
+
+template <int R>
+DirectRowsFn direct_rows_fn(const ConvShape& s, int xv) {
+  if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 1) return direct_rows_fn<R, 1, 3>(xv);
+  if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 2) return direct_rows_fn<R, 2, 3>(xv);
+  return direct_rows_fn<R, 0, 0>(xv);
+}
+
+template <int OCB>
+DirectChannelsFn direct_channels_fn(int xv) {
+  switch (xv) {
+    case 1: return &direct_channels_block<OCB, 1>;
+    case 2: return &direct_channels_block<OCB, 2>;
+    default: return &direct_channels_block<OCB, 3>;
+  }
+}
+
+constexpr int kDirectRows = 6;     // output rows per depthwise block (6 x 4 accumulators)
+constexpr int kDirectVectors = 4;  // pixel vectors per depthwise block
+constexpr int kDirectChanVectors = 3;  // pixel vectors per channel block (8 x 3 accumulators)
+
+}  // namespace
+
+void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps, int64_t n, int64_t g,
+                       uint8_t xor_mask, uint8_t fill, const Epilogue& e, void* out) {
+  const ConvShape& s = p.s;
+  DirectPlane d;
+  d.plane = x + (n * s.c_in() + g) * s.in_h * s.in_w;
+  d.in_h = s.in_h;
+  d.in_w = s.in_w;
+  d.stride_h = s.stride_h;
+  d.dil_h = s.dil_h;
+  d.pad_top = s.pad_top;
+  d.pad_left = s.pad_left;
+  d.stride_w = s.stride_w;
+  d.k_h = s.k_h;
+  d.span = (Ops::L - 1) * s.stride_w + (s.k_w - 1) * s.dil_w + 1;
+  d.index = _mm512_load_si512(p.window_index);
+  d.fill = _mm512_set1_epi8(static_cast<char>(fill));
+  d.fill_flipped = _mm512_set1_epi8(static_cast<char>(fill ^ xor_mask));
+  d.flip = _mm512_set1_epi8(static_cast<char>(xor_mask));
+  d.flips = xor_mask != 0;
+  const int64_t out_plane = s.out_h * s.out_w;
+  ConvBlockArgs a{};
+  a.ch_stride = out_plane;
+  if (s.cout_g == 1) {
+    a.c0 = g;
+    for (int64_t xv0 = 0; xv0 < p.x_vectors;) {
+      const int xv = static_cast<int>(p.x_vectors - xv0 < kDirectVectors ? p.x_vectors - xv0 : kDirectVectors);
+      const int64_t x0 = xv0 * Ops::L, last_x = x0 + (xv - 1) * Ops::L;
+      a.last_count = static_cast<int>(s.out_w - last_x < Ops::L ? s.out_w - last_x : Ops::L);
+      for (int64_t y = 0; y < s.out_h;) {
+        const int64_t left = s.out_h - y;
+        const int rows = left >= kDirectRows ? kDirectRows : (left >= 4 ? 4 : (left >= 2 ? 2 : 1));
+        a.pos = y * s.out_w + x0;
+        a.out_index = (n * s.c_out() + g) * out_plane + a.pos;
+        const DirectRowsFn fn = rows == kDirectRows ? direct_rows_fn<kDirectRows>(s, xv)
+                                : rows == 4         ? direct_rows_fn<4>(s, xv)
+                                : rows == 2         ? direct_rows_fn<2>(s, xv)
+                                                    : direct_rows_fn<1>(s, xv);
+        fn(d, taps + g * s.k_h, y, x0, s.out_w, a, e, out);
+        y += rows;
+      }
+      xv0 += xv;
+    }
+    return;
+  }
+  for (int64_t y = 0; y < s.out_h; ++y)
+    for (int64_t xv0 = 0; xv0 < p.x_vectors;) {
+      const int xv = static_cast<int>(p.x_vectors - xv0 < kDirectChanVectors ? p.x_vectors - xv0 : kDirectChanVectors);
+      const int64_t x0 = xv0 * Ops::L, last_x = x0 + (xv - 1) * Ops::L;
+      a.last_count = static_cast<int>(s.out_w - last_x < Ops::L ? s.out_w - last_x : Ops::L);
+      a.pos = y * s.out_w + x0;
+      for (int64_t oc0 = 0; oc0 < s.cout_g;) {
+        const int64_t left = s.cout_g - oc0;
+        const int ocb = left >= kMaxOcb ? kMaxOcb : (left >= 4 ? 4 : (left >= 2 ? 2 : 1));
+        const int64_t c = g * s.cout_g + oc0;
+        a.c0 = c;
+        a.out_index = (n * s.c_out() + c) * out_plane + a.pos;
+        const DirectChannelsFn fn = ocb == kMaxOcb ? direct_channels_fn<kMaxOcb>(xv)
+                                    : ocb == 4     ? direct_channels_fn<4>(xv)
+                                    : ocb == 2     ? direct_channels_fn<2>(xv)
+                                                   : direct_channels_fn<1>(xv);
+        fn(d, taps + c * s.k_h, y, x0, a, e, out);
+        oc0 += ocb;
+      }
+      xv0 += xv;
+    }
+}
+
+#pragma GCC pop_options
+
 }  // namespace tinyq::kernels::int8::avx512
 
 #pragma GCC pop_options
@@ -246,10 +508,15 @@ void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_
 namespace tinyq::kernels::int8::avx512 {
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
+void reset_range(float*) {}
+void row_sums(const int8_t*, int64_t, int64_t, int32_t*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
 void stage_plane(const ConvPlan&, const uint8_t*, int64_t, uint8_t, uint8_t, const uint8_t*, uint8_t*) {}
 void stage_s1(const uint8_t* const[4], int64_t, uint8_t, uint8_t*) {}
 void stage_s2(const uint8_t* const[4], int64_t, int64_t, uint8_t, uint8_t*, uint8_t*) {}
+bool has_vbmi() { return false; }
+void conv_image_direct(const ConvPlan&, const uint8_t*, const int32_t*, int64_t, int64_t, uint8_t, uint8_t,
+                       const Epilogue&, void*) {}
 }  // namespace tinyq::kernels::int8::avx512
 #endif

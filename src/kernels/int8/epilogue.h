@@ -14,8 +14,9 @@ namespace tinyq::kernels::int8 {
 enum class OutKind : int {
   kFloat,           // float(sum) * scale[c] (+ bias[c]) (+ residual) then the float clamp: the dynamic
                     // QOperator chain Cast -> Mul -> Add (-> Add) (-> Relu/Clip)
-  kQuant,           // saturate(round_half_even(float(sum) * scale[c]) + y_zp) clamped to [q_lo, q_hi]:
-                    // QLinearConv/QLinearMatMul requantisation with a fused Relu/Clip
+  kQuant,           // saturate(round_half_even(float(sum) * scale[c] (+ bias[c])) + y_zp) clamped to
+                    // [q_lo, q_hi]: QLinearConv/QLinearMatMul requantisation with a fused Relu/Clip
+                    // (bias: a float bias in output steps, bias / y_scale)
   kQuantDequant,    // kQuant followed by DequantizeLinear: float(q - y_zp) * y_scale
   kInt32,           // the corrected sum itself (activation row sums, tests)
 };
@@ -27,15 +28,15 @@ struct Epilogue {
   const int32_t* rowsum = nullptr;  // per output position (activation sums), or null when w_zp is 0
   const int32_t* w_zp = nullptr;    // per channel; read only with rowsum
   const float* scale = nullptr;     // per channel: x_scale * w_scale (kFloat) or the requant multiplier
-  const float* bias = nullptr;      // kFloat: per channel, or null
+  const float* bias = nullptr;      // per channel, or null (kQuant*: in units of y_scale)
   const float* residual = nullptr;  // kFloat: laid out like the output, or null
   bool clamp = false;               // kFloat
   float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
   int32_t y_zp = 0, q_lo = 0, q_hi = 255;  // kQuant*: [q_lo, q_hi] within the output type's range
   bool y_signed = false;                   // kQuant: int8 output (else uint8)
   float y_scale = 1.0f;                    // kQuantDequant
-  // kQuant*: every float(sum) * scale is finite and below 2^30 in magnitude (shown per run from
-  // the sums' bound), so quantize_saturate's NaN and range guards can be skipped.
+  // kQuant*: every float(sum) * scale (+ bias) is finite and below 2^30 in magnitude (shown per
+  // run from the sums' bound), so quantize_saturate's NaN and range guards can be skipped.
   bool bounded = false;
   // kFloat: when set, the range DynamicQuantizeLinear would scan over the output (min with 0,
   // max with 0, NaN skipped, any NaN/infinity) is gathered on the way: 3 vectors of lanes
@@ -105,7 +106,9 @@ inline float finish_float(int32_t sum, const Epilogue& e, int64_t c, float resid
 }
 
 inline int32_t finish_quant(int32_t sum, const Epilogue& e, int64_t c) {
-  return quantize_saturate(static_cast<float>(sum) * e.scale[c], e.y_zp, e.q_lo, e.q_hi);
+  float f = no_contract(static_cast<float>(sum) * e.scale[c]);
+  if (e.bias) f = no_contract(f + e.bias[c]);
+  return quantize_saturate(f, e.y_zp, e.q_lo, e.q_hi);
 }
 
 inline float finish_dequant(int32_t q, const Epilogue& e) {

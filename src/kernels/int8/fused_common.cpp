@@ -48,6 +48,7 @@ Result<XSpec> read_x_spec(PrepareContext& ctx) {
                                                             ctx.input(kX).shape, 1));
     s.scale = q.scale(0);
     s.zero_point = q.zero_point(0);
+    s.params_known = true;
     return s;
   }
   if (!is_quant_type(xt)) return ctx.unsupported(std::string("x dtype ") + dtype_name(xt));
@@ -56,8 +57,26 @@ Result<XSpec> read_x_spec(PrepareContext& ctx) {
   s.mode = XMode::kQuantized;
   s.qtype = xt;
   // Validate what is known now; values computed at run time (DynamicQuantizeLinear's) are valid.
-  if (ctx.input(kXScale).value) TINYQ_RETURN_IF_ERROR(check_scale(ctx, "x", ctx.input(kXScale).value->data<float>()[0]));
+  if (ctx.input(kXScale).value) {
+    s.scale = ctx.input(kXScale).value->data<float>()[0];
+    TINYQ_RETURN_IF_ERROR(check_scale(ctx, "x", s.scale));
+    if (!has_zp || ctx.input(kXZeroPoint).value) {
+      s.zero_point = has_zp ? zero_point_value(ctx.input(kXZeroPoint).value->raw(), xt) : 0;
+      s.params_known = true;
+    }
+  }
   return s;
+}
+
+XRun known_x_run(const XSpec& spec) {
+  XRun run;
+  const bool is_signed = spec.qtype == DType::kInt8;
+  run.scale = spec.scale;
+  run.zero_point = spec.zero_point;
+  run.zero_point_u8 = spec.zero_point + (is_signed ? 128 : 0);
+  // prepare_x stages a float x as unsigned bytes; a quantised int8 x is read with the xor.
+  run.xor_mask = spec.mode == XMode::kQuantized && is_signed ? 0x80 : 0;
+  return run;
 }
 
 Result<WeightSpec> read_weight_spec(PrepareContext& ctx, bool is_static, int64_t c_out, size_t packed_bytes) {
@@ -91,11 +110,11 @@ Result<WeightSpec> read_weight_spec(PrepareContext& ctx, bool is_static, int64_t
   }
   if (ctx.has_input(kBias)) {
     TINYQ_ASSIGN_OR_RETURN(const Tensor* b, ctx.const_input(kBias));
-    const DType want = is_static ? DType::kInt32 : DType::kFloat32;
-    if (b->dtype() != want || b->numel() != c_out)
-      return ctx.error("bias must be " + std::string(dtype_name(want)) + " with " + std::to_string(c_out) +
-                       " entries, got " + dtype_name(b->dtype()) + shape_str(b->shape()));
-    if (is_static) {
+    const bool type_ok = b->dtype() == DType::kFloat32 || (is_static && b->dtype() == DType::kInt32);
+    if (!type_ok || b->numel() != c_out)
+      return ctx.error("bias must be " + std::string(is_static ? "float32 or int32" : "float32") + " with " +
+                       std::to_string(c_out) + " entries, got " + dtype_name(b->dtype()) + shape_str(b->shape()));
+    if (b->dtype() == DType::kInt32) {
       w.bias_i = b->data<int32_t>();
     } else {
       w.bias_f = b->data<float>();
@@ -191,12 +210,13 @@ const uint8_t* prepare_x(Isa isa, const XSpec& spec, const void* x, const void* 
   return nullptr;
 }
 
-size_t channel_arrays_bytes(int64_t c_out) { return 3 * ((sizeof(int32_t) * static_cast<size_t>(c_out) + 63) / 64 * 64); }
+size_t channel_arrays_bytes(int64_t c_out) { return 4 * ((sizeof(int32_t) * static_cast<size_t>(c_out) + 63) / 64 * 64); }
 
 ChannelArrays carve_channel_arrays(void* at, int64_t c_out) {
   const size_t one = (sizeof(int32_t) * static_cast<size_t>(c_out) + 63) / 64 * 64;
   auto* base = static_cast<std::byte*>(at);
-  return {reinterpret_cast<int32_t*>(base), reinterpret_cast<float*>(base + one), reinterpret_cast<int32_t*>(base + 2 * one)};
+  return {reinterpret_cast<int32_t*>(base), reinterpret_cast<float*>(base + one), reinterpret_cast<int32_t*>(base + 2 * one),
+          reinterpret_cast<float*>(base + 3 * one)};
 }
 
 bool fill_channel_params(const WeightSpec& w, const OutSpec& o, const XRun& x, const int32_t* colsum, int64_t c_out,
@@ -226,7 +246,12 @@ bool fill_channel_params(const WeightSpec& w, const OutSpec& o, const XRun& x, c
   for (int64_t c = 0; c < c_out; ++c) {
     out.scale[c] = int8_ref::requant_multiplier(x.scale, w.scale_at(c), o.y_scale);
     const double bias = w.bias_i ? std::fabs(static_cast<double>(w.bias_i[c])) : 0.0;
-    max_product = std::max(max_product, (static_cast<double>(depth) * 65025.0 + bias) * std::fabs(out.scale[c]));
+    double bound = (static_cast<double>(depth) * 65025.0 + bias) * std::fabs(out.scale[c]);
+    if (w.bias_f) {  // a float bias in output steps, added after the scale
+      out.bias[c] = w.bias_f[c] / o.y_scale;
+      bound += std::fabs(static_cast<double>(out.bias[c]));
+    }
+    max_product = std::max(max_product, bound);
   }
   return std::isfinite(max_product) && max_product < 536870912.0;  // 2^29: room for float rounding
 }
@@ -243,6 +268,7 @@ Epilogue make_epilogue(const WeightSpec& w, const OutSpec& o, const ChannelArray
     e.q_hi = o.q_hi;
     e.y_signed = o.type == DType::kInt8;
     e.y_scale = o.y_scale;
+    e.bias = w.bias_f ? ch.bias : nullptr;
   } else {
     e.kind = OutKind::kFloat;
     e.bias = w.bias_f;

@@ -7,15 +7,18 @@
 //   3 w            int8 weights packed by packing.h (constant)
 //   4 w_scale      float32, 1 or C_out entries (constant)
 //   5 w_zero_point int8, 1 or C_out entries (optional, constant)
-//   6 bias         dynamic ops: float32 [C_out], added after the scale; static ops: int32
-//                  [C_out] in units of x_scale * w_scale, added to the sum (optional, constant)
+//   6 bias         float32 [C_out], added after the scale (x_scale * w_scale); static ops may
+//                  instead take int32 [C_out] in units of x_scale * w_scale, added to the sum
+//                  (optional, constant)
 //   7 y_scale / z  static ops: y_scale (float32 scalar, constant); dynamic ops: a float32 tensor
 //                  shaped like the output added after the bias (a residual Add; optional)
 //   8 y_zero_point static ops: uint8/int8 scalar (optional, constant; sets the output type)
 //     / x_range    dynamic ops: float32 [3] {lo, hi, non-finite} of a float x, as the producer's
 //                  range output gathered it (optional; saves the kernel its own scan of x)
-// Dynamic ops may have a second output, y_range: float32 [3], the range of y that the next
-// op's DynamicQuantizeLinear would scan (see Epilogue::range_acc).
+// "Dynamic" ops are the float-output ones: their x may also be quantised with constant parameters
+// (a static QDQ chain whose output stays float). Dynamic ops may have a second output, y_range:
+// float32 [3], the range of y that the next op's DynamicQuantizeLinear would scan (see
+// Epilogue::range_acc).
 // A fused Relu/Clip is the node's output clamp (ir::Node::clamp_min/max, output_clamp.h); static
 // ops with attribute tinyq_dequantize_output = 1 output float32 DequantizeLinear(y) instead of y.
 #pragma once
@@ -47,8 +50,9 @@ enum class XMode {
 struct XSpec {
   XMode mode = XMode::kDynamic;
   DType qtype = DType::kUInt8;  // the quantised type
-  float scale = 1.0f;           // kStatic
-  int32_t zero_point = 0;       // kStatic
+  float scale = 1.0f;           // kStatic, and kQuantized when params_known
+  int32_t zero_point = 0;       // kStatic, and kQuantized when params_known
+  bool params_known = false;    // scale and zero point are plan-time constants (kStatic, or constant inputs)
 };
 
 // Weights and the per-channel constants of a fused op, read at plan time. The pointers refer to
@@ -60,7 +64,7 @@ struct WeightSpec {
   const int8_t* zero_point = nullptr;   // null, 1 (stride 0) or C_out entries
   int64_t zero_point_stride = 0;
   bool has_zero_point = false;          // any entry != 0
-  const float* bias_f = nullptr;        // dynamic ops: C_out entries, or null
+  const float* bias_f = nullptr;        // float bias: C_out entries, or null
   bool bias_finite = true;              // every bias_f entry is finite
   float max_scale = 0.0f;               // the largest scale entry
   const int32_t* bias_i = nullptr;      // static ops: C_out entries, or null
@@ -97,6 +101,9 @@ struct XRun {
   uint8_t xor_mask = 0;       // 0x80 for int8 operands
 };
 
+// The run parameters of x when XSpec::params_known (what prepare_x sets, without quantising).
+XRun known_x_run(const XSpec& spec);
+
 // quantize_saturate(v, 0, 0, 255) for the zero point, without its libm calls (this runs once per
 // op and run, which matters for the 1-row MLPs): NaN -> 0, round half to even, clamp.
 inline int32_t saturate_u8_round_half_even(float v) {
@@ -119,13 +126,15 @@ inline void dynamic_params(float lo, float hi, float* scale, int32_t* zero_point
 const uint8_t* prepare_x(Isa isa, const XSpec& spec, const void* x, const void* x_scale, const void* x_zero_point,
                          const float* x_range, int64_t n, uint8_t* buf, XRun* run);
 
-// Per-run channel arrays of the epilogue: corr (zero-point terms and int32 bias), scale, and the
-// weights' zero points widened to int32. colsum[c] is the sum of channel c's weights (null: 0);
-// depth the number of real products per output.
+// Per-run channel arrays of the epilogue: corr (zero-point terms and int32 bias), scale, the
+// weights' zero points widened to int32, and (static ops with a float bias) bias / y_scale.
+// colsum[c] is the sum of channel c's weights (null: 0); depth the number of real products per
+// output.
 struct ChannelArrays {
   int32_t* corr;
   float* scale;
   int32_t* w_zp;
+  float* bias;
 };
 // Returns whether every float(sum) * scale is provably below 2^29 in magnitude (Epilogue::bounded).
 bool fill_channel_params(const WeightSpec& w, const OutSpec& o, const XRun& x, const int32_t* colsum, int64_t c_out,
@@ -144,6 +153,7 @@ inline Epilogue epilogue_for_run(const Epilogue& base, const WeightSpec& w, cons
   e.scale = ch.scale;
   e.w_zp = w.has_zero_point ? ch.w_zp : nullptr;
   if (e.kind == OutKind::kFloat) e.residual = residual;
+  else e.bias = w.bias_f ? ch.bias : nullptr;  // a static float bias: bias / y_scale, per run
   return e;
 }
 

@@ -86,6 +86,7 @@ class FastConv final : public Kernel {
   FastConv(ConvOp op, const ConvShape& shape, Isa isa) : op_(std::move(op)), isa_(isa) {
     epi_ = make_epilogue(op_.w, op_.o, ChannelArrays{}, nullptr);
     plan_ = make_conv_plan(shape, isa);
+    plan_.direct &= !op_.w.has_zero_point;  // the direct form has no activation sums for w_zp
     if (op_.w.has_zero_point) {
       ConvShape ones = shape;
       ones.batch = 1;
@@ -99,12 +100,15 @@ class FastConv final : public Kernel {
       xbuf_off_ = off;
       off += align64(static_cast<size_t>(op_.x_numel) + 64);
     }
-    if (plan_.mode == QuadMode::kRows) {  // weights stored unpadded, expanded per run
+    if (plan_.direct) {  // taps per kernel row, expanded per run
+      quads_off_ = off;
+      off += align64(sizeof(int32_t) * static_cast<size_t>(c_out * shape.k_h));
+    } else if (plan_.mode == QuadMode::kRows) {  // weights stored unpadded, expanded per run
       quads_off_ = off;
       off += align64(static_cast<size_t>(c_out * plan_.quads * 4));
     }
     stage_off_ = off;
-    off += align64(plan_.scratch_bytes);
+    if (!plan_.direct) off += align64(plan_.scratch_bytes);
     rowsum_off_ = off;
     if (op_.w.has_zero_point) off += align64(sizeof(int32_t) * static_cast<size_t>(shape.out_h * shape.out_w));
     colsum_off_ = off;
@@ -132,18 +136,17 @@ class FastConv final : public Kernel {
                                   reinterpret_cast<uint8_t*>(base + xbuf_off_), &xr);
     // Channel sums of the weights, per run: keeping them would add 4 bytes per channel to the
     // resident weights, and they cost one pass over bytes the convolution reads anyway.
-    const int64_t block = plan_.quads * 4;
+    // (Stored rows hold every weight once, zero padding aside, in either quad mode.)
+    row_sums(isa_, op_.w.packed, c_out, conv_packed_row(s.cin_g, s.k_h, s.k_w), colsum);
     const int8_t* quads = op_.w.packed;
-    if (plan_.mode == QuadMode::kRows) {
+    int32_t* taps = nullptr;
+    if (plan_.direct) {
+      taps = reinterpret_cast<int32_t*>(base + quads_off_);
+      expand_row_taps(op_.w.packed, c_out, s.k_h, s.k_w, taps);
+    } else if (plan_.mode == QuadMode::kRows) {
       auto* expanded = reinterpret_cast<int8_t*>(base + quads_off_);
       expand_row_quads(op_.w.packed, c_out, s.k_h, s.k_w, expanded);
       quads = expanded;
-    }
-    for (int64_t c = 0; c < c_out; ++c) {
-      const int8_t* w = quads + c * block;
-      int32_t sum = 0;
-      for (int64_t i = 0; i < block; ++i) sum += w[i];
-      colsum[c] = sum;
     }
     const bool bounded = fill_channel_params(op_.w, op_.o, xr, colsum, c_out, op_.depth, ch);
     const float* residual = op_.o.has_residual ? static_cast<const float*>(a.inputs[kYScaleOrResidual]) : nullptr;
@@ -164,6 +167,10 @@ class FastConv final : public Kernel {
     const uint8_t fill = static_cast<uint8_t>(xr.zero_point_u8);
     for (int64_t n = 0; n < s.batch; ++n)
       for (int64_t grp = 0; grp < s.groups; ++grp) {
+        if (plan_.direct) {
+          conv_image_direct(plan_, xq, taps, n, grp, xr.xor_mask, fill, e, a.outputs[0]);
+          continue;
+        }
         stage_conv_image(plan_, xq, n, grp, xr.xor_mask, fill, stage);
         if (op_.w.has_zero_point) conv_image(ones_plan_, stage, ones_plan_.ones.data(), 0, 0, sums, rowsum);
         conv_image(plan_, stage, quads, n, grp, e, a.outputs[0]);
@@ -189,7 +196,6 @@ Result<std::unique_ptr<Kernel>> make_fused_conv(PrepareContext& ctx, bool is_sta
   if (ctx.num_inputs() > 9) return ctx.error("takes at most 9 inputs");
   ConvOp op;
   TINYQ_ASSIGN_OR_RETURN(op.x, read_x_spec(ctx));
-  if (!is_static && op.x.mode == XMode::kStatic) return ctx.error("a dynamic op quantises a float x itself");
   const Shape& xs = ctx.input(kX).shape;
   const std::vector<int64_t> kernel = ctx.attr_ints("kernel_shape");
   if (xs.size() != 3 && xs.size() != 4) return ctx.unsupported("only 1-D and 2-D convolutions, x is " + shape_str(xs));

@@ -19,6 +19,11 @@ namespace {
 
 size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
+template <typename T>
+void store_if_changed(T& field, T value) {
+  if (field != value) field = value;
+}
+
 struct GemmOp {
   int64_t rows = 0, k = 0, n = 0;
   XSpec x;
@@ -81,9 +86,19 @@ class FastGemm final : public Kernel {
     ch_off_ = rowsum_off_ + (op_.w.has_zero_point ? align64(sizeof(int32_t) * op_.rows) : 0);
     range_off_ = ch_off_ + channel_arrays_bytes(op_.n);
     scratch_ = range_off_ + align64(3 * kRangeLanes * sizeof(float));
+    gather_range_ = op_.o.has_y_range && op_.rows * op_.n > kScanRangeMax;
+    // With x's parameters known now, the per-channel epilogue arrays are too: made once here
+    // rather than per run (a static 1-row MLP layer would spend a third of its time on them).
+    if (op_.x.params_known) {
+      fixed_ch_.resize(channel_arrays_bytes(op_.n) / sizeof(int32_t));
+      const ChannelArrays ch = carve_channel_arrays(fixed_ch_.data(), op_.n);
+      const bool bounded = fill_channel_params(op_.w, op_.o, known_x_run(op_.x), colsum_.data(), op_.n, op_.k, ch);
+      epi_ = epilogue_for_run(epi_, op_.w, ch, nullptr);
+      epi_.bounded = bounded;
+    }
   }
   size_t scratch_bytes() const override { return scratch_; }
-  size_t resident_bytes() const override { return colsum_.size() * sizeof(int32_t); }
+  size_t resident_bytes() const override { return (colsum_.size() + fixed_ch_.size()) * sizeof(int32_t); }
 
   void run(const KernelArgs& a) override {
     auto* base = static_cast<std::byte*>(a.scratch);
@@ -96,34 +111,60 @@ class FastGemm final : public Kernel {
                                   op_.o.has_x_range ? static_cast<const float*>(a.inputs[kXRange]) : nullptr, count, staged, &xr);
     if (xq != staged)  // already quantised: copy into the slack-padded buffer, unsigned
       for (int64_t i = 0; i < count; ++i) staged[i] = static_cast<uint8_t>(xq[i] ^ xr.xor_mask);
-    const bool bounded = fill_channel_params(op_.w, op_.o, xr, colsum_.data(), op_.n, op_.k, ch);
     const float* residual = op_.o.has_residual ? static_cast<const float*>(a.inputs[kYScaleOrResidual]) : nullptr;
-    Epilogue e = epilogue_for_run(epi_, op_.w, ch, residual);
-    e.bounded = bounded;
-    if (op_.w.has_zero_point) {
+    // The run's Epilogue lives in the kernel and is rebuilt only when its pointers move (the
+    // scratch and inputs of one plan stay put); per-run values are stored only when they change.
+    // A 1-row MLP layer is short enough that copying a freshly written Epilogue costs
+    // store-forwarding stalls (the engine copies it with vector loads).
+    if (a.scratch != run_scratch_ || residual != run_residual_) {
+      run_scratch_ = a.scratch;
+      run_residual_ = residual;
+      run_epi_ = fixed_ch_.empty() ? epilogue_for_run(epi_, op_.w, ch, residual) : epi_;
+      if (run_epi_.kind == OutKind::kFloat) run_epi_.residual = residual;
+      if (op_.w.has_zero_point) run_epi_.rowsum = rowsum;
+      if (gather_range_) run_epi_.range_acc = reinterpret_cast<float*>(base + range_off_);
+    }
+    Epilogue& e = run_epi_;
+    if (fixed_ch_.empty())
+      store_if_changed(e.bounded, fill_channel_params(op_.w, op_.o, xr, colsum_.data(), op_.n, op_.k, ch));
+    if (op_.w.has_zero_point)
       for (int64_t i = 0; i < op_.rows; ++i) {
         int32_t sum = 0;
         for (int64_t kk = 0; kk < op_.k; ++kk) sum += staged[i * op_.k + kk];
         rowsum[i] = sum;
       }
-      e.rowsum = rowsum;
-    }
-    float* range = reinterpret_cast<float*>(base + range_off_);
-    if (op_.o.has_y_range) {
-      reset_range(range);
-      e.range_acc = range;
+    float* range = e.range_acc;
+    if (gather_range_) {
+      reset_range(isa_, range);
       // NaN needs a NaN input (residual), or an infinite scale or bias (0 * inf, inf - inf).
-      e.range_nan = op_.o.has_residual || !op_.w.bias_finite || !std::isfinite(xr.scale * op_.w.max_scale);
+      store_if_changed(e.range_nan,
+                       op_.o.has_residual || !op_.w.bias_finite || !std::isfinite(xr.scale * op_.w.max_scale));
     }
     gemm(isa_, staged, op_.k, op_.rows, op_.w.packed, op_.k, op_.n, e, a.outputs[0]);
-    if (op_.o.has_y_range) reduce_range(range, static_cast<float*>(a.outputs[1]));
+    if (gather_range_) {
+      reduce_range(range, static_cast<float*>(a.outputs[1]));
+    } else if (op_.o.has_y_range) {
+      float* out3 = static_cast<float*>(a.outputs[1]);
+      bool bad = false;
+      range_f32(isa_, static_cast<const float*>(a.outputs[0]), op_.rows * op_.n, &out3[0], &out3[1], &bad);
+      out3[2] = bad ? 1.0f : 0.0f;
+    }
   }
 
  private:
+  // Small outputs (a 1-row MLP layer) are scanned for their range after the product: cheaper
+  // than gathering it in the epilogue and reducing the lanes.
+  static constexpr int64_t kScanRangeMax = 256;
+
   GemmOp op_;
   Isa isa_;
+  bool gather_range_ = false;
   Epilogue epi_;
   std::vector<int32_t> colsum_;
+  std::vector<int32_t> fixed_ch_;  // ChannelArrays storage when x's parameters are known (else empty)
+  Epilogue run_epi_;
+  const void* run_scratch_ = nullptr;
+  const float* run_residual_ = nullptr;
   size_t rowsum_off_ = 0, ch_off_ = 0, range_off_ = 0, scratch_ = 0;
 };
 
@@ -134,7 +175,6 @@ Result<std::unique_ptr<Kernel>> make_fused_matmul(PrepareContext& ctx, bool is_s
   if (ctx.num_inputs() > 9) return ctx.error("takes at most 9 inputs");
   GemmOp op;
   TINYQ_ASSIGN_OR_RETURN(op.x, read_x_spec(ctx));
-  if (!is_static && op.x.mode == XMode::kStatic) return ctx.error("a dynamic op quantises a float x itself");
   const Shape& xs = ctx.input(kX).shape;
   if (xs.empty()) return ctx.error("x must have rank >= 1");
   op.k = xs.back();

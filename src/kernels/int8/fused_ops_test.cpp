@@ -122,6 +122,9 @@ const std::vector<ConvCase>& conv_cases() {
       {1, 8, 8, 8, 9, 70, 3, 3, 2, 0, 1},      // depthwise, stride 2, no padding
       {1, 1, 3, 1, 1, 40, 1, 5, 2, 2, 1, true},  // 1-D, single channel
       {1, 8, 9, 1, 1, 33, 1, 3, 1, 1, 1, true},  // 1-D
+      {1, 8, 8, 8, 11, 23, 3, 3, 1, 2, 2},     // depthwise, dilated (direct form, row by row)
+      {1, 4, 4, 4, 7, 150, 3, 3, 3, 1, 1},     // depthwise, stride 3, rows wider than a window
+      {1, 4, 8, 4, 9, 40, 3, 3, 1, 1, 1},      // two output channels per input channel
   };
   return cases;
 }
@@ -156,12 +159,14 @@ TEST(FusedInt8Conv, DynamicFastMatchesReference) {
   std::mt19937 rng(kSeed);
   for (const ConvCase& c : conv_cases()) {
     ConvInputs in = conv_inputs(rng, c);
-    for (int variant = 0; variant < 4; ++variant) {
+    for (int variant = 0; variant < 6; ++variant) {
       FusedCall call;
       call.op_type = "ConvIntegerFused";
       call.attributes = conv_attrs(c);
       // variant 0: plain; 1: per-channel scale, bias, clamp; 2: bias, residual, Relu; 3: already
-      // quantised x (run-time scale and zero point) with weight zero points.
+      // quantised x (run-time scale and zero point) with weight zero points; 4 and 5: float x
+      // quantised with constant parameters (a static QDQ chain with a float output), s8
+      // symmetric and u8 asymmetric, per-channel scale, bias, clamp.
       Tensor x = random_floats(rng, x_shape(c), variant == 2 ? 0.0f : -1.5f, 4.0f);
       Tensor xs, xz;
       if (variant == 3) {
@@ -169,17 +174,21 @@ TEST(FusedInt8Conv, DynamicFastMatchesReference) {
         xs = scalar<float>(0.031f);
         xz = scalar<uint8_t>(131);
       }
+      if (variant >= 4) {
+        xs = scalar<float>(variant == 4 ? 0.029f : 0.017f);
+        xz = variant == 4 ? scalar<int8_t>(0) : scalar<uint8_t>(90);
+      }
       Tensor wz;
       if (variant == 3) {
         std::vector<int8_t> z(c.c_out);
         for (int64_t i = 0; i < c.c_out; ++i) z[i] = static_cast<int8_t>(i % 5 - 2);
         wz = Tensor::from_vector<int8_t>({c.c_out}, z);
       }
-      call.inputs = {x, xs, xz, in.w_packed, variant == 1 ? in.w_scale_channel : in.w_scale_tensor, wz,
-                     variant >= 1 ? in.bias_f : Tensor(), variant == 2 ? in.residual : Tensor()};
-      call.run_time = {true, true, true};
+      call.inputs = {x, xs, xz, in.w_packed, (variant == 1 || variant >= 4) ? in.w_scale_channel : in.w_scale_tensor,
+                     wz, variant >= 1 ? in.bias_f : Tensor(), variant == 2 ? in.residual : Tensor()};
+      call.run_time = {true, variant < 4, variant < 4};
       call.num_outputs = variant == 3 ? 1 : 2;  // with the output's range (y_range)
-      if (variant == 1) {
+      if (variant == 1 || variant >= 4) {
         call.clamp_lo = 0.0f;
         call.clamp_hi = 6.0f;
       }
@@ -193,25 +202,28 @@ TEST(FusedInt8Conv, StaticFastMatchesReference) {
   std::mt19937 rng(kSeed + 1);
   for (const ConvCase& c : conv_cases()) {
     ConvInputs in = conv_inputs(rng, c);
-    for (int variant = 0; variant < 5; ++variant) {
+    for (int variant = 0; variant < 7; ++variant) {
       FusedCall call;
       call.op_type = "QLinearConvFused";
       call.attributes = conv_attrs(c);
       // variant 0: uint8 in and out; 1: int8 in and out, per-channel, bias, Relu; 2: float x
       // quantised to int8, Clip, dequantised output; 3: uint8 -> int8 with weight zero points;
-      // 4: a tiny y_scale, so that requantisation needs its range guards (mostly saturating).
-      const DType xt = (variant == 1 || variant == 2) ? DType::kInt8 : DType::kUInt8;
+      // 4: a tiny y_scale, so that requantisation needs its range guards (mostly saturating);
+      // 5: a float bias (added after the scale), int8 in, Relu; 6: a float bias with float x
+      // quantised to int8, Clip, dequantised output.
+      const DType xt = (variant == 1 || variant == 2 || variant >= 5) ? DType::kInt8 : DType::kUInt8;
       const DType yt = variant == 0 ? DType::kUInt8 : DType::kInt8;
-      Tensor x = variant == 2 ? random_floats(rng, x_shape(c), -2.0f, 2.0f) : random_bytes(rng, xt, x_shape(c));
+      Tensor x = (variant == 2 || variant == 6) ? random_floats(rng, x_shape(c), -2.0f, 2.0f)
+                                                 : random_bytes(rng, xt, x_shape(c));
       Tensor xz = xt == DType::kInt8 ? scalar<int8_t>(-7) : scalar<uint8_t>(121);
       Tensor yz = yt == DType::kInt8 ? scalar<int8_t>(3) : scalar<uint8_t>(100);
       Tensor wz;
       if (variant == 3) wz = scalar<int8_t>(-3);
       call.inputs = {x, scalar<float>(0.02f), xz, in.w_packed, variant == 0 ? in.w_scale_tensor : in.w_scale_channel,
-                     wz, variant >= 1 ? in.bias_i : Tensor(),
+                     wz, variant >= 5 ? in.bias_f : (variant >= 1 ? in.bias_i : Tensor()),
                      scalar<float>(variant == 0 ? 1.7f : (variant == 4 ? 1e-7f : 0.9f)), yz};
-      if (variant == 1) call.clamp_lo = 0.0f;
-      if (variant == 2) {
+      if (variant == 1 || variant == 5) call.clamp_lo = 0.0f;
+      if (variant == 2 || variant == 6) {
         call.clamp_lo = -1.0f;
         call.clamp_hi = 2.5f;
         call.attributes[kDequantizeOutputAttr] = kernels::testing::attr_int(1);
@@ -389,12 +401,29 @@ TEST(FusedInt8Gemm, FastMatchesReference) {
     }
     Shape y = gc.x;
     y.back() = n;
-    for (int variant = 0; variant < 6; ++variant) {
+    // variants 0-2: float output (dynamic x, residual, quantised x); 3-5: requantised output
+    // (uint8, int8 + Relu, float x + dequantised output with weight zero points); 6 and 7: float
+    // output from float x quantised with constant parameters (s8 symmetric, u8 asymmetric);
+    // 8: requantised output with a float bias.
+    for (int variant = 0; variant < 9; ++variant) {
       FusedCall call;
       call.attributes["n"] = kernels::testing::attr_int(n);
       Tensor wscale = variant % 2 ? Tensor::from_vector<float>({n}, ws) : scalar<float>(0.02f);
       Tensor wzp = variant == 5 ? Tensor::from_vector<int8_t>({n}, wz) : Tensor();
-      if (variant < 3) {
+      if (variant == 6 || variant == 7) {
+        call.op_type = "MatMulIntegerFused";
+        call.inputs = {random_floats(rng, gc.x, -3.0f, 5.0f), scalar<float>(variant == 6 ? 0.04f : 0.031f),
+                       variant == 6 ? scalar<int8_t>(0) : scalar<uint8_t>(97), wp, wscale, Tensor(),
+                       Tensor::from_vector<float>({n}, bf)};
+        call.num_outputs = 2;
+        call.clamp_lo = -0.5f;
+        call.clamp_hi = 3.0f;
+      } else if (variant == 8) {
+        call.op_type = "QLinearMatMulFused";
+        call.inputs = {random_bytes(rng, DType::kInt8, gc.x), scalar<float>(0.04f), scalar<int8_t>(0), wp, wscale,
+                       Tensor(), Tensor::from_vector<float>({n}, bf), scalar<float>(0.05f), scalar<int8_t>(-2)};
+        call.clamp_lo = 0.0f;
+      } else if (variant < 3) {
         call.op_type = "MatMulIntegerFused";
         Tensor x = variant == 2 ? random_bytes(rng, DType::kUInt8, gc.x) : random_floats(rng, gc.x, -3.0f, 5.0f);
         Tensor xs = variant == 2 ? scalar<float>(0.1f) : Tensor(), xz = variant == 2 ? scalar<uint8_t>(77) : Tensor();
@@ -501,6 +530,40 @@ TEST(Int8Engine, QuantizeMatchesScalarOnEveryIsa) {
         quantize_u8(Isa::kScalar, finite.data(), static_cast<int64_t>(finite.size()), s, 128, a.data());
         quantize_u8(isa, finite.data(), static_cast<int64_t>(finite.size()), s, 128, b.data(), true);
         EXPECT_EQ(a, b) << isa_name(isa);
+      }
+    }
+  }
+}
+
+// Values on, just beside and between the half steps of several scales quantise as the scalar
+// x / scale does on every ISA, on the bounded path and (with large values and NaN) the guarded one.
+TEST(Int8Engine, QuantizeMatchesScalarAtHalfSteps) {
+  for (float scale : {1.0f / 255, 6.0f / 255, 0.37f, 0.0123f, 3.0f, 1.0f}) {
+    std::vector<float> x;
+    for (int k = -256; k <= 255; ++k) {
+      const float t = (static_cast<float>(k) + 0.5f) * scale;  // near k + 0.5 after dividing
+      x.push_back(t);
+      x.push_back(std::nextafter(t, 1e9f));
+      x.push_back(std::nextafter(t, -1e9f));
+      x.push_back(std::nextafter(std::nextafter(t, 1e9f), 1e9f));
+      x.push_back(static_cast<float>(k) * scale);
+    }
+    // The bounded contract: |x / scale| < 256; the unbounded path also sees lanes past 512 and NaN.
+    std::vector<float> all = x;
+    std::erase_if(x, [&](float v) { return !(std::fabs(v / scale) < 255.9f); });
+    for (float v : {600.0f * scale, -1e4f * scale, std::nanf(""), 511.5f * scale, -511.5f * scale}) all.push_back(v);
+    for (bool bounded : {true, false}) {
+      const std::vector<float>& in = bounded ? x : all;
+      for (int zp : {0, 128, 255}) {
+        std::vector<uint8_t> want(in.size());
+        quantize_u8(Isa::kScalar, in.data(), static_cast<int64_t>(in.size()), scale, zp, want.data());
+        for (Isa isa : runnable_isas()) {
+          std::vector<uint8_t> got(in.size());
+          quantize_u8(isa, in.data(), static_cast<int64_t>(in.size()), scale, zp, got.data(), bounded);
+          for (size_t i = 0; i < in.size(); ++i)
+            ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " scale " << scale << " zp " << zp
+                                       << (bounded ? " bounded" : "");
+        }
       }
     }
   }

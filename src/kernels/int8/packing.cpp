@@ -46,6 +46,16 @@ void expand_row_quads(const int8_t* w, int64_t c_out, int64_t k_h, int64_t k_w, 
         quads[(oc * t + (kh / 4) * k_w + kw) * 4 + kh % 4] = w[(oc * k_h + kh) * k_w + kw];
 }
 
+void expand_row_taps(const int8_t* w, int64_t c_out, int64_t k_h, int64_t k_w, int32_t* taps) {
+  // Built in a register (byte stores into a word then read back would stall store forwarding);
+  // byte k at bits 8k is memory order on the little-endian CPUs that run the direct form.
+  for (int64_t r = 0; r < c_out * k_h; ++r) {
+    uint32_t v = 0;
+    for (int64_t k = 0; k < k_w; ++k) v |= static_cast<uint32_t>(static_cast<uint8_t>(w[r * k_w + k])) << (8 * k);
+    taps[r] = static_cast<int32_t>(v);
+  }
+}
+
 void pack_gemm_weights(const int8_t* b, bool trans_b, int64_t k, int64_t n, int8_t* packed) {
   const int64_t kq = gemm_k_quads(k), p = gemm_panel(n);
   std::memset(packed, 0, gemm_packed_bytes(k, n));

@@ -26,6 +26,9 @@ int8_t packed_conv_weight(const int8_t* packed, int64_t cin_g, int64_t k_h, int6
                           int64_t kh, int64_t kw);
 // kRows weights [c_out][k_h][k_w] as quads [c_out][T][4].
 void expand_row_quads(const int8_t* w, int64_t c_out, int64_t k_h, int64_t k_w, int8_t* quads);
+// kRows weights [c_out][k_h][k_w] (k_w <= 4) as one 32-bit word per kernel row: [c_out][k_h], the
+// row's weights in bytes 0..k_w-1 (little-endian) and zeros after (the direct convolution's taps).
+void expand_row_taps(const int8_t* w, int64_t c_out, int64_t k_h, int64_t k_w, int32_t* taps);
 
 // GEMM right-hand side B [K][N] packed as [panels][ceil(K/4)][P][4] with P = gemm_panel(N)
 // columns per panel (16, or N when narrower, so a 1-column head keeps no padding): for each
