@@ -81,12 +81,11 @@ Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& rows) {
 Result<TrainingData> load_training_data(const FixtureSet& fixtures, const QatModel& teacher, const std::string& labels,
                                         bool distill, int64_t batch) {
   if (batch < 1) return Status::invalid_argument("batch must be >= 1, not " + std::to_string(batch));
-  const FixtureSet* set = &fixtures;
   const std::string& path = fixtures.file;
   TrainingData data;
   data.file = path;
-  data.rows = set->rows;
-  for (auto& [name, t] : set->inputs) data.inputs.push_back(t);
+  data.rows = fixtures.rows;
+  for (auto& [name, t] : fixtures.inputs) data.inputs.push_back(t);
   TINYQ_ASSIGN_OR_RETURN(data.targets, fp32_outputs(teacher, data.inputs, data.rows, batch));
   const auto& outs = teacher.output_names();
   std::vector<std::string> label_arrays(outs.size());
@@ -97,7 +96,7 @@ Result<TrainingData> load_training_data(const FixtureSet& fixtures, const QatMod
     label_arrays[0] = labels;
   } else if (!distill) {
     for (size_t o = 0; o < outs.size(); ++o)
-      if (set->label(outs[o])) label_arrays[o] = outs[o];
+      if (fixtures.label(outs[o])) label_arrays[o] = outs[o];
   }
   io::NamedArrays arrays;
   if (!labels.empty() && !distill) {
@@ -109,7 +108,7 @@ Result<TrainingData> load_training_data(const FixtureSet& fixtures, const QatMod
       data.target += (data.target.empty() ? "" : ", ") + std::string("fp32 outputs") + what;
       continue;
     }
-    const Tensor* label = set->label(label_arrays[o]);
+    const Tensor* label = fixtures.label(label_arrays[o]);
     for (const auto& [name, t] : arrays)
       if (name == label_arrays[o]) label = &t;
     if (!label) return Status::invalid_argument("training set '" + path + "' has no label array '" + label_arrays[o] + "'");

@@ -29,7 +29,7 @@ Status commit_change(const std::string& registry_path, const ChangeBuilder& buil
 Status recover_locked(const std::string& registry_path);
 
 // An exclusive flock on a folder, released when this object goes or the process dies (so a
-// SIGKILLed writer never leaves a stale lock). Waits up to kLockWait for another writer.
+// SIGKILLed writer never leaves a stale lock). Waits up to kLockWaitSeconds for another writer.
 class FolderLock {
  public:
   static constexpr int kLockWaitSeconds = 120;

@@ -8,6 +8,9 @@
 #include "cli.h"
 #include "progress.h"
 #include "tinyq/quantize.h"
+#ifdef TINYQ_WITH_QAT
+#include "tinyq/qat.h"
+#endif
 
 namespace tinyq::cli {
 
@@ -100,6 +103,20 @@ int do_dynamic(const QuantizeCmdOptions& o) {
 int do_registry(const QuantizeCmdOptions& o) {
   if (o.registry.empty() || o.id.empty())
     return fail(Status::invalid_argument("give `quantize static|dynamic MODEL ...` or `quantize --registry R --model ID`"));
+#ifdef TINYQ_WITH_QAT
+  // qat entries train on their train_set (tinyq qat's defaults); the library's
+  // quantize_registered covers static and dynamic only, since it does not link libtorch.
+  if (auto reg = Registry::load(o.registry); reg.is_ok()) {
+    const RegistryEntry* e = reg->find(o.id);
+    if (e != nullptr && e->quant_mode == QuantMode::kQat) {
+      QatOptions q;
+      q.placement = placement(o);
+      auto r = quantize_registered_qat(o.registry, o.id, q);
+      if (!r.is_ok()) return fail(r.status());
+      return report(r->file, o);
+    }
+  }
+#endif
   ProgressBar bar("calibrating");
   RegistryQuantizeOptions ro;
   QuantizeCmdOptions without_cal = o;
