@@ -20,7 +20,8 @@ int onnx_load(const uint8_t* data, size_t size);
 // Registry text: Registry::parse, `registry validate` on it as a file in a scratch folder, and
 // open_registered for every entry.
 int registry(const uint8_t* data, size_t size);
-// .npy and .npz bytes: parse_npy from memory, read_npz from a scratch file.
+// .npy and .npz bytes: parse_npy from memory; read_npz and the streaming NpzReader (a few rows of
+// every array) from a scratch file.
 int npz(const uint8_t* data, size_t size);
 
 struct Entry {

@@ -291,6 +291,11 @@ int max_vectors(int oc, int regs) { return std::clamp((regs - 1) / (oc + 1), 1, 
 }  // namespace
 
 std::unique_ptr<DirectConv> DirectConv::create(const DirectConvParams& p, const float* weights, const float* bias) {
+  // Larger geometry (hostile strides or dilations) goes to the reference kernel, so that the
+  // staging arithmetic below and in slot_floats() cannot overflow.
+  constexpr int64_t kMaxGeometry = int64_t{1} << 20;
+  for (int64_t v : {p.stride_h, p.stride_w, p.dil_h, p.dil_w, p.k_h, p.k_w, p.in_h, p.in_w})
+    if (v > kMaxGeometry) return nullptr;
   if (p.cin_g * std::max(p.in_h * p.in_w, (p.k_h * p.dil_h + p.stride_h) * (p.in_w + p.k_w * p.dil_w + 64)) >
       std::numeric_limits<int32_t>::max())
     return nullptr;
