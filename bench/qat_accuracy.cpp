@@ -61,6 +61,10 @@ Result<Row> measure(const Args& a, const std::string& id) {
   quant::StaticOptions so;
   so.placement.per_channel = a.qat.placement.per_channel;
   so.range.method = static_cast<quant::CalibrationMethod>(a.qat.method);
+  if (a.qat.activations == ActivationFormat::kS8) {
+    so.activations = quant::ActivationType::kS8Symmetric;
+    so.range.symmetric = true;
+  }
   TINYQ_ASSIGN_OR_RETURN(quant::Quantized ptq, quant::quantize_static(fp32, cal, so));
   TINYQ_ASSIGN_OR_RETURN(row.static_drop, drop_on(fp32, ptq.model, fix, false, &row.fixture_rows));
 
@@ -90,6 +94,7 @@ bool parse(int argc, char** argv, Args* a) {
     if (k == "--learn-scales") a->qat.learn_scales = true;
     else if (k == "--per-tensor") a->qat.placement.per_channel = false;
     else if (k == "--distill") a->qat.distill = true;
+    else if (k == "--s8") a->qat.activations = ActivationFormat::kS8;
     else if (k == "--keep-last") a->qat.keep_best = false;
     else if ((v = next()) == nullptr) return false;
     else if (k == "--zoo") a->zoo = v;
@@ -115,14 +120,15 @@ int main(int argc, char** argv) {
   if (!parse(argc, argv, &a)) {
     std::fprintf(stderr,
                  "usage: %s [--zoo DIR] [--model ID]... [--epochs N] [--lr X] [--batch B] [--seed S] [--learn-scales]\n"
-                 "          [--method minmax|percentile|entropy|mse] [--per-tensor] [--distill] [--keep-last]\n",
+                 "          [--method minmax|percentile|entropy|mse] [--per-tensor] [--s8] [--distill] [--keep-last]\n",
                  argv[0]);
     return 2;
   }
-  std::printf("QAT: %d epochs, lr %g, batch %lld, seed %llu, %s scales, %s weights, calibration %s, %s epoch exported\n\n",
+  std::printf("QAT: %d epochs, lr %g, batch %lld, seed %llu, %s scales, %s weights, %s activations, calibration %s, %s epoch exported\n\n",
               a.qat.epochs,
               a.qat.learning_rate, static_cast<long long>(a.qat.batch), static_cast<unsigned long long>(a.qat.seed),
               a.qat.learn_scales ? "learned" : "fixed", a.qat.placement.per_channel ? "per-channel" : "per-tensor",
+              a.qat.activations == ActivationFormat::kS8 ? "s8 symmetric" : "u8 asymmetric",
               quant::calibration_method_name(static_cast<quant::CalibrationMethod>(a.qat.method)),
               a.qat.keep_best ? "best (on the training set)" : "last");
   std::printf("Drops on the fixtures set, the int8 file run node by node as ONNX defines Q/DQ; the last drop\n"

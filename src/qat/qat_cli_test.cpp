@@ -106,6 +106,43 @@ TEST_F(QatCli, RegistryEntryWithQuantModeQat) {
   EXPECT_EQ(*util::read_file(dir_.file("mlp.int8.onnx")), int8);
 }
 
+// `tinyq quantize --registry` is the one command a registry's owner runs for every mode: on a qat
+// entry it trains on the entry's train_set, exactly as `tinyq qat --registry` does.
+TEST_F(QatCli, QuantizeRegistryTrainsQatEntries) {
+  std::string bytes = *util::read_file(model_);
+  nlohmann::json doc = {{"schema_version", 1},
+                        {"models",
+                         {{{"id", "mlp"},
+                           {"kind", "fr"},
+                           {"onnx", "mlp.onnx"},
+                           {"sha256", sha256_hex(bytes.data(), bytes.size())},
+                           {"quant_mode", "qat"},
+                           {"train_set", "train.npz"}}}}};
+  const std::string reg = dir_.file("registry.json");
+  { std::ofstream(reg) << doc.dump(2); }
+  auto r = run_cli("quantize --registry " + reg + " --model mlp");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("(qat, "), std::string::npos) << r.output;
+  auto after = Registry::load(reg);
+  ASSERT_TRUE(after.is_ok()) << after.status().to_string();
+  const std::string int8 = *util::read_file(dir_.file("mlp.int8.onnx"));
+  EXPECT_EQ(after->find("mlp")->int8_sha256, sha256_hex(int8.data(), int8.size()));
+  auto run = run_cli("run --registry " + reg + " --model mlp --inputs " + val_ + " --json");
+  EXPECT_EQ(run.code, 0) << run.output;
+  EXPECT_NE(run.output.find("mlp.int8.onnx"), std::string::npos) << run.output;
+
+  // Without a train_set the qat entry is refused by name, and the registry is left as it was.
+  doc["models"][0].erase("train_set");
+  doc["models"][0]["int8_sha256"] = sha256_hex(int8.data(), int8.size());
+  { std::ofstream(reg) << doc.dump(2); }
+  const std::string before = *util::read_file(reg);
+  auto missing = run_cli("quantize --registry " + reg + " --model mlp");
+  EXPECT_EQ(missing.code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("train_set"), std::string::npos) << missing.output;
+  EXPECT_EQ(*util::read_file(reg), before);
+  EXPECT_EQ(*util::read_file(dir_.file("mlp.int8.onnx")), int8);
+}
+
 // ---- ONNX Runtime interop ----
 
 bool ort_available(std::string* why) {

@@ -144,7 +144,7 @@ Result<QuantizeResult> quantize_registered(const std::string& registry_path, con
     case QuantMode::kFp32:
       return Status::invalid_argument(who + " has quant_mode fp32: nothing to quantise (set quant_mode to static or dynamic)");
     case QuantMode::kQat:
-      return Status::unsupported(who + " has quant_mode qat, which needs tinyq qat (training), not tinyq quantize");
+      return Status::unsupported(who + " has quant_mode qat, which needs training: tinyq qat, or tinyq quantize --registry in a build with QAT");
     case QuantMode::kStatic:
       if (e->quant_calibration_set.empty())
         return Status::invalid_argument(who + " has quant_mode static but no quant_calibration_set");

@@ -106,7 +106,8 @@ int do_registry(const QuantizeCmdOptions& o) {
 #ifdef TINYQ_WITH_QAT
   // qat entries train on their train_set (tinyq qat's defaults); the library's
   // quantize_registered covers static and dynamic only, since it does not link libtorch.
-  if (auto reg = Registry::load(o.registry); reg.is_ok()) {
+  // Registry::read, as the quantisers use: an entry about to be quantised has no int8_sha256 yet.
+  if (auto reg = Registry::read(o.registry); reg.is_ok()) {
     const RegistryEntry* e = reg->find(o.id);
     if (e != nullptr && e->quant_mode == QuantMode::kQat) {
       QatOptions q;
