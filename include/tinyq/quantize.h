@@ -65,6 +65,9 @@ struct QuantizeResult {
   std::vector<std::string> fp32_nodes;  // selected nodes left fp32: "<node> (<op>): <why>"
   int64_t calibration_rows = 0;         // static only
   QuantMode mode = QuantMode::kStatic;
+  // Static only: one line per activation whose calibrated range clips more than 1% of the values
+  // calibration saw there (a sign the method cut real values, e.g. entropy on a Relu6).
+  std::vector<std::string> warnings;
 };
 
 // "<dir>/<stem>.int8.onnx" for "<dir>/<stem>.onnx".

@@ -218,6 +218,18 @@ Range finish(double lo, double hi, bool symmetric) {
 Histogram::Histogram(double lo, double hi, int bins)
     : lo_(lo), hi_(hi), inv_width_(hi > lo ? bins / (hi - lo) : 0.0), counts_(static_cast<size_t>(bins), 0) {}
 
+double clipped_fraction(const TensorStats& stats, double lo, double hi) {
+  const Histogram& h = stats.values;
+  const int64_t total = h.total();
+  if (total == 0) return 0.0;
+  int64_t clipped = 0;
+  for (int i = 0; i < h.bins(); ++i) {
+    const double centre = h.lo() + (i + 0.5) * h.width();
+    if (centre < lo || centre > hi) clipped += h.counts()[i];
+  }
+  return static_cast<double>(clipped) / static_cast<double>(total);
+}
+
 int64_t Histogram::total() const {
   int64_t t = 0;
   for (int64_t c : counts_) t += c;

@@ -69,6 +69,10 @@ struct TensorStats {
   void add_to_histograms(std::span<const float> v);
 };
 
+// Share of the values seen (0..1) that the range [lo, hi] clips: histogram bins whose centre lies
+// outside it (resolution: one bin of the [min, max] histogram).
+double clipped_fraction(const TensorStats& stats, double lo, double hi);
+
 // KL(P || Q) of keeping bins [begin, end) of h (0 <= begin < end <= bins, levels >= 1): P is
 // those bins with the mass outside added to the end bins, Q the kept bins merged onto `levels`
 // grid cells and spread back over each cell's non-empty bins; zero Q bins get kKlSmoothing; a

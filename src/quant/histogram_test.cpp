@@ -272,5 +272,20 @@ TEST(HistogramTest, RejectsBadOptions) {
   EXPECT_NE(r.status().message().find("quant_levels"), std::string::npos);
 }
 
+// A Relu6's output: most values low, a tenth of them saturated at exactly 6.
+std::vector<float> relu6_like() {
+  std::vector<float> v = uniform(0.0f, 1.0f, 90000);
+  v.insert(v.end(), 10000, 6.0f);
+  return v;
+}
+
+TEST(HistogramTest, ClippedFractionCountsTheValuesOutsideTheRange) {
+  const TensorStats s = stats_of(relu6_like());
+  EXPECT_EQ(clipped_fraction(s, 0.0, 6.0), 0.0);
+  EXPECT_NEAR(clipped_fraction(s, 0.0, 1.5), 0.1, 1.0 / kBins);
+  EXPECT_NEAR(clipped_fraction(s, 0.5, 6.0), 0.45, 1.0 / kBins + 1e-3);
+  EXPECT_EQ(clipped_fraction(TensorStats{}, 0.0, 1.0), 0.0);  // nothing seen, nothing clipped
+}
+
 }  // namespace
 }  // namespace tinyq::quant

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "kernels/quant_params.h"
+#include "quant/histogram.h"
 
 namespace tinyq::quant {
 
@@ -93,14 +94,19 @@ Result<Quantized> quantize_calibrated(const ir::Model& fp32, const QuantPlan& pl
   ro.symmetric = options.activations == ActivationType::kS8Symmetric;
   RangeOptions exact = ro;
   exact.method = CalibrationMethod::kMinMax;
+  std::vector<ClippedActivation> clipped;
   for (const auto& t : plan.activations) {
     const bool keep_exact = options.exact_input_ranges && is_graph_input(fp32.graph, t);
     TINYQ_ASSIGN_OR_RETURN(Range r, observations.range(t, keep_exact ? exact : ro));
     r = widen_range(fp32.graph, t, r, options.range_margin, options.exact_input_ranges);
     params.activations[t] = activation_params(r, options.activations);
+    if (const TensorStats* s = observations.stats(t)) {
+      const double share = clipped_fraction(*s, r.min, r.max);
+      if (share > kClipWarningShare) clipped.push_back({t, share, Range{s->min, s->max}, r});
+    }
   }
   TINYQ_ASSIGN_OR_RETURN(ir::Model m, write_qdq(fp32, plan, params));
-  return Quantized{std::move(m), plan, observations.rows()};
+  return Quantized{std::move(m), plan, observations.rows(), std::move(clipped)};
 }
 
 Result<Quantized> quantize_static(const ir::Model& fp32, const std::string& npz_path, const StaticOptions& options) {

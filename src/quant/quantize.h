@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "quant/calibrate.h"
 #include "quant/plan.h"
@@ -35,10 +36,23 @@ Range widen_range(const ir::Graph& g, const std::string& tensor, const Range& ca
 // exactly representable; s8 symmetric maps [-a, a] onto -127..127 with zero point 0.
 ActivationParams activation_params(const Range& range, ActivationType type);
 
+// An activation whose calibrated range clips more than kClipWarningShare of the values calibration
+// saw there: the method judged them outliers, but when they are not (a Relu6's many values at 6,
+// which the entropy method may cut to a fraction of the range), accuracy collapses. Reported, not
+// changed: the user chose the method.
+constexpr double kClipWarningShare = 0.01;
+struct ClippedActivation {
+  std::string tensor;
+  double share = 0.0;  // of the calibration values seen at the tensor
+  Range seen;          // exact min/max over the calibration set
+  Range kept;          // the quantisation range
+};
+
 struct Quantized {
   ir::Model model;
   QuantPlan plan;
   int64_t calibration_rows = 0;  // static only
+  std::vector<ClippedActivation> clipped;  // static only, in plan order
 };
 
 // Calibration once, parameters many times (the benchmarks sweep methods over one observation).

@@ -3,6 +3,7 @@
 #include "tinyq/quantize.h"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 #include "onnx/onnx_io.h"
@@ -56,6 +57,14 @@ QuantizeResult describe(const quant::Quantized& q, QuantMode mode) {
   r.calibration_rows = q.calibration_rows;
   for (const auto& n : q.plan.nodes) r.quantized_nodes.push_back(n.node);
   for (const auto& s : q.plan.skipped) r.fp32_nodes.push_back(s.node + " (" + s.op_type + "): " + s.reason);
+  for (const auto& c : q.clipped) {
+    char line[512];
+    std::snprintf(line, sizeof line,
+                  "activation '%s': the calibrated range [%.6g, %.6g] clips %.1f%% of the values calibration saw "
+                  "(they span [%.6g, %.6g]); if they are not outliers, another method (minmax, mse) loses less",
+                  c.tensor.c_str(), c.kept.min, c.kept.max, 100.0 * c.share, c.seen.min, c.seen.max);
+    r.warnings.push_back(line);
+  }
   return r;
 }
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "io/npy.h"
@@ -66,6 +68,42 @@ TEST(QuantizeParamsTest, MarginWidensOnlyTheSidesTheGraphLeavesOpen) {
   r = widen_range(c.graph, "r", {0.0f, 5.5f}, 0.25, true);
   EXPECT_FLOAT_EQ(r.min, 0.0f);
   EXPECT_FLOAT_EQ(r.max, 6.0f);
+}
+
+// ---- ranges that clip what calibration saw are reported ----
+
+// mlp_model with Clip(0, 6) for its Relu, calibrated on rows whose first hidden value saturates
+// at 6 in one row of five: the Clip output (the MatMul's input) has a spike at 6.
+TEST(QuantizeStaticTest, RangesThatClipCalibrationValuesAreReported) {
+  ir::Model m = testing::mlp_model();
+  m.graph.initializers["lo"] = Tensor::from_vector<float>({}, {0.0f});
+  m.graph.initializers["hi"] = Tensor::from_vector<float>({}, {6.0f});
+  m.graph.nodes[1] = testing::make("clip", "Clip", {"h", "lo", "hi"}, {"r"});
+  constexpr int64_t kRows = 500;
+  std::vector<float> x(kRows * 4);
+  for (int64_t i = 0; i < kRows; ++i) {
+    x[i * 4] = i % 5 == 0 ? 10.0f : static_cast<float>(i % 97) / 97.0f;
+    x[i * 4 + 1] = static_cast<float>(i % 13) / 13.0f;
+    x[i * 4 + 2] = static_cast<float>(i % 7) / 7.0f;
+    x[i * 4 + 3] = static_cast<float>(i % 3) / 3.0f;
+  }
+  const fs::path npz = fs::temp_directory_path() / ("tinyq_clip_report_" + std::to_string(::getpid()) + ".npz");
+  ASSERT_TRUE(io::write_npz(npz.string(), {{"x", Tensor::from_vector<float>({kRows, 4}, x)}}).is_ok());
+  StaticOptions o;
+  o.range.method = CalibrationMethod::kMinMax;
+  auto minmax = quantize_static(m, npz.string(), o);
+  o.range.method = CalibrationMethod::kEntropy;
+  auto entropy = quantize_static(m, npz.string(), o);
+  fs::remove(npz);
+  ASSERT_TRUE(minmax.is_ok()) << minmax.status().to_string();
+  ASSERT_TRUE(entropy.is_ok()) << entropy.status().to_string();
+  EXPECT_TRUE(minmax->clipped.empty()) << minmax->clipped.front().tensor;
+  ASSERT_EQ(entropy->clipped.size(), 1u);
+  const ClippedActivation& c = entropy->clipped.front();
+  EXPECT_EQ(c.tensor, "r");
+  EXPECT_FLOAT_EQ(c.seen.max, 6.0f);
+  EXPECT_LT(c.kept.max, 6.0f);
+  EXPECT_GT(c.share, kClipWarningShare);
 }
 
 // ---- the zoo: accuracy against ONNX Runtime's numbers, and file sizes ----

@@ -59,7 +59,10 @@ int report(const QuantizeResult& r, const QuantizeCmdOptions& o) {
     nlohmann::json j{{"output", r.output},           {"sha256", r.sha256},
                      {"bytes", r.bytes},             {"mode", quant_mode_name(r.mode)},
                      {"quantized_nodes", r.quantized_nodes}, {"fp32_nodes", r.fp32_nodes}};
-    if (r.mode == QuantMode::kStatic) j["calibration_rows"] = r.calibration_rows;
+    if (r.mode == QuantMode::kStatic) {
+      j["calibration_rows"] = r.calibration_rows;
+      j["warnings"] = r.warnings;
+    }
     if (!o.registry.empty()) j["registry"] = o.registry;
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -69,6 +72,7 @@ int report(const QuantizeResult& r, const QuantizeCmdOptions& o) {
   if (r.mode == QuantMode::kStatic) std::printf(", calibrated on %lld rows", static_cast<long long>(r.calibration_rows));
   std::printf("\n");
   for (const auto& n : r.fp32_nodes) std::printf("left fp32: %s\n", n.c_str());
+  for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
   if (!o.registry.empty()) std::printf("updated %s: model '%s' int8_sha256 %s\n", o.registry.c_str(), o.id.c_str(), r.sha256.c_str());
   return kExitOk;
 }
