@@ -147,5 +147,30 @@ TEST(HostileModels, ErrorsOrRunsNeverUndefinedBehaviour) {
   }
 }
 
+// Found by fuzz_onnx_load (fuzz/regressions/onnx_load/shape-without-outputs.onnx): a node whose
+// required first output is missing reached its kernel, which wrote through a null output.
+TEST(HostileModels, NodeWithoutItsFirstOutputIsAnErrorNamingIt) {
+  for (const char* op : {"Shape", "Relu", "Conv"}) {
+    SCOPED_TRACE(op);
+    HostileCase c = one_node(std::string("no_output_") + op, op, {1, 1, 4, 4},
+                             {{"w", Tensor(DType::kFloat32, {1, 1, 2, 2})}}, {});
+    if (std::string(op) != "Conv") c.model.graph.nodes[0].inputs.resize(1);
+    for (bool empty_name : {false, true}) {
+      ir::Model m = c.model;
+      if (empty_name) m.graph.nodes[0].outputs[0].clear();
+      else m.graph.nodes[0].outputs.clear();
+      m.graph.outputs.clear();
+      // Sessions plan on the first run, so the error may come from either step.
+      Status st = Status::ok();
+      auto s = Session::from_ir(std::move(m), "hostile");
+      if (!s.is_ok()) st = s.status();
+      else if (auto y = (*s)->run(std::vector<Tensor>{Tensor(DType::kFloat32, {1, 1, 4, 4})}); !y.is_ok()) st = y.status();
+      ASSERT_FALSE(st.is_ok());
+      EXPECT_NE(st.message().find("no_output_" + std::string(op)), std::string::npos) << st.to_string();
+      EXPECT_NE(st.message().find("has no output 0"), std::string::npos) << st.to_string();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tinyq

@@ -131,6 +131,9 @@ Result<std::unique_ptr<Plan>> Plan::build(const ir::Model& model, std::span<cons
     if (!factory)
       return Status::unsupported(node.describe() + ": op " + (node.domain.empty() ? "" : node.domain + ".") +
                                  node.op_type + " is not supported by tinyq");
+    // Every op tinyq runs has a required first output, which its kernel writes unconditionally.
+    if (node.outputs.empty() || node.outputs[0].empty())
+      return Status::corrupt(node.describe() + ": has no output 0, which " + node.op_type + " requires");
     std::vector<kernels::TensorInfo> infos;
     std::vector<int> in_slots;
     bool all_constant = true;
