@@ -186,6 +186,20 @@ TINYQ_NOINLINE void conv_block_finish_k(const Ops::I (&acc)[OCB][XV], const Conv
   const ConvBlockArgs a = a_in;
   const EpiVecs k = epi_vecs(e);
   RangeVecs range = load_range(e);
+  if constexpr (K == EpiForm::kQuantFull && XV > 1) {
+    // A channel's XV pixel vectors are consecutive output bytes: packed and stored together
+    // (Ops::store_full_row), with finish_vec's arithmetic.
+    TINYQ_UNROLL
+    for (int o = 0; o < OCB; ++o) {
+      const ChanVecs cv = chan_broadcast(e, a.c0 + o);
+      Ops::F f[XV];
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) f[v] = Ops::addf(Ops::mulf(Ops::cvt(acc[o][v]), cv.scale), cv.bias);
+      Ops::template store_full_row<XV>(static_cast<uint8_t*>(out) + a.out_index + o * a.ch_stride, f, k.full_zp,
+                                       a.last_count, e.y_signed);
+    }
+    return;
+  }
   TINYQ_UNROLL
   for (int o = 0; o < OCB; ++o) {
     const ChanVecs cv = chan_broadcast(e, a.c0 + o);
@@ -642,14 +656,47 @@ void range_impl(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfi
 }
 
 void quantize_impl(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
-  // A division per vector, as the reference divides: multiplying by the reciprocal and checking
-  // for lanes near a rounding boundary measured slower here than the division itself.
   const Ops::F s = Ops::set1f(scale);
   const Ops::I z = Ops::set1i(zp), lo = Ops::set1i(0), hi = Ops::set1i(255);
-  for (int64_t i = 0; i < n; i += Ops::L) {
+  // The reference: a division per vector, as QuantizeLinear divides.
+  auto exact = [&](Ops::F v) {
+    const Ops::F q = Ops::divf(v, s);
+    return bounded ? Ops::quant_bounded(q, z, lo, hi) : Ops::quant(q, zp, 0, 255);
+  };
+  int64_t i = 0;
+  // Multiplying by the reciprocal instead: with 1/scale a normal float, y = x * fl(1/scale) and
+  // the rounded quotient fl(x / scale) differ by at most 3 * 2^-24 * |x / scale| (three
+  // roundings), which is below 2^-13 while |y| < 512. So wherever y lies more than 2^-13 from a
+  // tie (k + 0.5), the quotient rounds to the same integer; a block of vectors with any lane
+  // nearer a tie is divided instead. Where |y| >= 512 both saturate alike, since the zero point
+  // is in [0, 255] (such lanes near a tie are divided too, which is harmless); NaN and infinities
+  // carry over unchanged. Four vectors a step, so that their bytes pack into one store. (This
+  // measured 8% faster than dividing on nr_metric_v1's dynamic chain, Zen 4.)
+  if (n >= 4 * Ops::L && scale >= 0x1p-126f && scale <= 0x1p126f) {
+    const Ops::F r = Ops::set1f(1.0f / scale);
+    const Ops::F thr = Ops::set1f(0.5f - 0x1p-13f);
+    for (; i + 4 * Ops::L <= n; i += 4 * Ops::L) {
+      Ops::F v[4], rd[4];
+      bool far = false;
+      TINYQ_UNROLL
+      for (int k = 0; k < 4; ++k) {
+        v[k] = Ops::loadf(x + i + k * Ops::L, Ops::L);
+        const Ops::F y = Ops::mulf(v[k], r);
+        rd[k] = Ops::round_even(y);
+        far |= Ops::any_far(y, rd[k], thr);
+      }
+      Ops::I q[4];
+      TINYQ_UNROLL
+      for (int k = 0; k < 4; ++k) {
+        if (far) q[k] = exact(v[k]);
+        else if (bounded) q[k] = Ops::addi(Ops::trunc_i(rd[k]), z);  // saturated by the store's packs
+        else q[k] = Ops::quant(rd[k], zp, 0, 255);
+      }
+      Ops::store_u8x4(out + i, q[0], q[1], q[2], q[3]);
+    }
+  }
+  for (; i < n; i += Ops::L) {
     const int count = n - i < Ops::L ? static_cast<int>(n - i) : Ops::L;
-    const Ops::F v = Ops::divf(Ops::loadf(x + i, count), s);
-    const Ops::I q = bounded ? Ops::quant_bounded(v, z, lo, hi) : Ops::quant(v, zp, 0, 255);
-    Ops::storeq(out + i, q, count, false);
+    Ops::storeq(out + i, exact(Ops::loadf(x + i, count)), count, false);
   }
 }

@@ -117,6 +117,21 @@ struct Ops {
     return _mm256_min_epi32(_mm256_max_epi32(q, lo), hi);
   }
 
+  // Quantisation by the reciprocal (quantize_impl): round half to even as a float, and whether
+  // any lane of y lies more than `thr` from its rounded value rd (|y - rd| > thr, NaN excluded).
+  static F round_even(F v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static I trunc_i(F v) { return _mm256_cvttps_epi32(v); }  // |v| < 2^31
+  static bool any_far(F y, F rd, F thr) {
+    const F d = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(y, rd));
+    return _mm256_movemask_ps(_mm256_cmp_ps(d, thr, _CMP_GT_OQ)) != 0;
+  }
+  // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
+  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permutevar8x32_epi32(bytes, order));
+  }
+
   static void storef(float* p, F v, int count) {
     if (count >= L) _mm256_storeu_ps(p, v);
     else _mm256_maskstore_ps(p, lane_mask(count), v);
@@ -132,6 +147,11 @@ struct Ops {
     const F r = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     const I q = _mm256_add_epi32(_mm256_cvttps_epi32(r), zp);
     storeq(p, q, count, is_signed);
+  }
+  // store_full for XV consecutive vectors (the last with `last_count` lanes).
+  template <int XV>
+  static void store_full_row(uint8_t* p, const F (&f)[XV], I zp, int last_count, bool is_signed) {
+    for (int v = 0; v < XV; ++v) store_full(p + v * L, f[v], zp, v == XV - 1 ? last_count : L, is_signed);
   }
   // Values are already within the output type's range, so the saturating packs are exact.
   static void storeq(uint8_t* p, I v, int count, bool is_signed) {

@@ -95,6 +95,21 @@ struct Ops {
     return _mm512_min_epi32(_mm512_max_epi32(q, lo), hi);
   }
 
+  // Quantisation by the reciprocal (quantize_impl): round half to even as a float, and whether
+  // any lane of y lies more than `thr` from its rounded value rd (|y - rd| > thr, NaN excluded).
+  static F round_even(F v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static I trunc_i(F v) { return _mm512_cvttps_epi32(v); }  // |v| < 2^31
+  static bool any_far(F y, F rd, F thr) {
+    const F d = _mm512_abs_ps(_mm512_sub_ps(y, rd));
+    return _mm512_cmp_ps_mask(d, thr, _CMP_GT_OQ) != 0;
+  }
+  // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
+  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
+    const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    _mm512_storeu_si512(p, _mm512_permutexvar_epi32(order, bytes));
+  }
+
   static void storef(float* p, F v, int count) {
     if (count >= L) _mm512_storeu_ps(p, v);
     else _mm512_mask_storeu_ps(p, mask(count), v);
@@ -103,6 +118,23 @@ struct Ops {
     if (count >= L) _mm512_storeu_si512(p, v);
     else _mm512_mask_storeu_epi32(p, mask(count), v);
   }
+  // store_full for XV consecutive vectors (the last with `last_count` lanes): the int32 values
+  // are saturated to int8 by two signed packs (int32 -> int16 -> int8, the same clamp as
+  // vpmovsdb), put back in order and stored at once.
+  template <int XV>
+  static void store_full_row(uint8_t* p, const F (&f)[XV], I zp, int last_count, bool is_signed) {
+    static_assert(XV >= 1 && XV <= 4);
+    I q[4];
+    for (int v = 0; v < 4; ++v)
+      q[v] = v < XV ? _mm512_add_epi32(_mm512_cvt_roundps_epi32(f[v], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp)
+                    : q[XV - 1];
+    __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+    b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+    if (!is_signed) b = _mm512_xor_si512(b, _mm512_set1_epi8(static_cast<char>(0x80)));
+    const int bytes = (XV - 1) * L + last_count;
+    _mm512_mask_storeu_epi8(p, bytes >= 64 ? ~__mmask64(0) : (__mmask64(1) << bytes) - 1, b);
+  }
+
   // Values are already within the output type's range, so truncation to bytes is exact.
   static void storeq(uint8_t* p, I v, int count, bool /*is_signed*/) {
     _mm512_mask_cvtepi32_storeu_epi8(p, mask(count), v);

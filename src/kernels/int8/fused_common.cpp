@@ -181,7 +181,7 @@ const uint8_t* prepare_x(Isa isa, const XSpec& spec, const void* x, const void* 
       } else {
         range_f32(isa, static_cast<const float*>(x), n, &lo, &hi, &nonfinite);
       }
-      dynamic_params(lo, hi, &run->scale, &run->zero_point);
+      dynamic_params_fast(lo, hi, &run->scale, &run->zero_point);
       run->zero_point_u8 = run->zero_point;
       run->xor_mask = 0;
       // With every x finite (so within [lo, hi], around 0), |x / scale| <= 255.
@@ -225,7 +225,10 @@ bool fill_channel_params(const WeightSpec& w, const OutSpec& o, const XRun& x, c
   // (sum a) are the epilogue's row sums. Unsigned arithmetic wraps as the SIMD adds do. The
   // loops are split by case so that the common ones (no zero point, no int32 bias) stay simple.
   const uint32_t za = static_cast<uint32_t>(x.zero_point_u8);
-  for (int64_t c = 0; c < c_out; ++c) out.corr[c] = colsum ? static_cast<int32_t>(0u - za * static_cast<uint32_t>(colsum[c])) : 0;
+  if (colsum && za != 0)
+    for (int64_t c = 0; c < c_out; ++c) out.corr[c] = static_cast<int32_t>(0u - za * static_cast<uint32_t>(colsum[c]));
+  else  // no activation zero point (every ReLU output's dynamic range): no column-sum term
+    std::fill(out.corr, out.corr + c_out, 0);
   if (w.bias_i)
     for (int64_t c = 0; c < c_out; ++c)
       out.corr[c] = static_cast<int32_t>(static_cast<uint32_t>(out.corr[c]) + static_cast<uint32_t>(w.bias_i[c]));
@@ -238,7 +241,12 @@ bool fill_channel_params(const WeightSpec& w, const OutSpec& o, const XRun& x, c
     }
   }
   if (!o.is_static) {
-    for (int64_t c = 0; c < c_out; ++c) out.scale[c] = x.scale * w.scale[c * w.scale_stride];
+    // Split by stride so that the per-channel case is a plain vector loop (the 1-row MLPs run
+    // this for every layer).
+    if (w.scale_stride == 1)
+      for (int64_t c = 0; c < c_out; ++c) out.scale[c] = x.scale * w.scale[c];
+    else
+      std::fill(out.scale, out.scale + c_out, x.scale * w.scale[0]);
     return false;
   }
   // |sum| <= depth * 255 * 255 + |bias|: each (a - za)(w - zw) term is at most 255 * 255.

@@ -120,6 +120,32 @@ inline void dynamic_params(float lo, float hi, float* scale, int32_t* zero_point
   *zero_point = saturate_u8_round_half_even(0.0f - lo / *scale);
 }
 
+// dynamic_params without its two dependent divisions in a row (the 1-row MLPs wait on them in
+// every layer): the zero point is computed from 255 / (hi - lo), which does not wait for the
+// scale, and checked. y = -lo * fl(255 / d) is within 4 * 2^-24 * |y| (four roundings) of the
+// rounded quotient fl(-lo / scale), below 2^-13 for y in (0, 255); so when y is further than
+// 2^-13 from a tie, both round (and saturate) to the same integer. Anything else (a tie, zero
+// or full range, extreme or non-finite bounds) divides as dynamic_params does. lo <= 0 <= hi.
+inline void dynamic_params_fast(float lo, float hi, float* scale, int32_t* zero_point) {
+  const float d = hi - lo;
+  if (lo == 0.0f && d > 0.0f) {  // 0 - 0 / scale: every ReLU output's range
+    *scale = d / 255.0f;
+    *zero_point = 0;
+    return;
+  }
+  if (d >= 0x1p-100f && d <= 0x1p100f) {
+    *scale = d / 255.0f;
+    const float y = (0.0f - lo) * (255.0f / d);
+    if (y > 0.0f && y < 255.0f) {
+      const int32_t t = static_cast<int32_t>(y);   // exact truncation
+      const float frac = y - static_cast<float>(t);  // exact
+      if (frac < 0.5f - 0x1p-13f) { *zero_point = t; return; }
+      if (frac > 0.5f + 0x1p-13f) { *zero_point = t + 1; return; }
+    }
+  }
+  dynamic_params(lo, hi, scale, zero_point);
+}
+
 // Quantises (or adopts) x for one run. For float x, writes n unsigned-domain bytes to `buf` and
 // returns buf; for quantised x returns x itself (then xor_mask says how to read it).
 // x_range: input 8 of a dynamic op, or null to scan x.

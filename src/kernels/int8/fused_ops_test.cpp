@@ -2,7 +2,9 @@
 // this CPU runs; and the references against the unfused ONNX ops they replace.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "kernels/int8/engine.h"
@@ -563,6 +565,79 @@ TEST(Int8Engine, QuantizeMatchesScalarAtHalfSteps) {
           for (size_t i = 0; i < in.size(); ++i)
             ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " scale " << scale << " zp " << zp
                                        << (bounded ? " bounded" : "");
+        }
+      }
+    }
+  }
+}
+
+// dynamic_params_fast (the zero point without waiting for the scale) equals dynamic_params on
+// random ranges over many magnitudes, on ranges whose zero point is a tie or next to one, and on
+// the edge cases (zero and one-sided ranges, equal bounds, extreme and non-finite bounds).
+TEST(Int8Engine, DynamicParamsFastMatchesDivision) {
+  std::mt19937 rng(kSeed + 13);
+  std::uniform_real_distribution<float> expo(-30.0f, 30.0f), unit(0.0f, 1.0f);
+  std::vector<std::pair<float, float>> ranges = {
+      {0.0f, 0.0f},  {0.0f, 1.0f},   {-1.0f, 0.0f},   {-0.0f, 3.0f},    {-1e-45f, 0.0f}, {-1e-45f, 1e-45f},
+      {-3e38f, 3e38f}, {-1.0f, 2.0f}, {-2.0f, 1.0f},  {-0x1p-101f, 1.0f}, {-1.0f, 0x1p101f},
+      {-std::numeric_limits<float>::infinity(), 1.0f}, {-1.0f, std::numeric_limits<float>::infinity()},
+      {std::nanf(""), 1.0f}};
+  for (int i = 0; i < 20000; ++i) {
+    const float m = std::exp2(expo(rng));
+    ranges.push_back({-unit(rng) * m, unit(rng) * m});
+    // A zero point at or beside a tie: lo = -(k + 0.5) * scale, nudged by a few ulps.
+    const float scale = m / 255.0f;
+    const float k = static_cast<float>(rng() % 255);
+    float lo = -(k + 0.5f) * scale;
+    for (int step = static_cast<int>(rng() % 7) - 3; step != 0; step += step > 0 ? -1 : 1)
+      lo = std::nextafter(lo, step > 0 ? 1e30f : -1e30f);
+    ranges.push_back({std::min(lo, 0.0f), std::min(lo, 0.0f) + 255.0f * scale});
+  }
+  for (auto [lo, hi] : ranges) {
+    float s1, s2;
+    int32_t z1, z2;
+    dynamic_params(lo, hi, &s1, &z1);
+    dynamic_params_fast(lo, hi, &s2, &z2);
+    ASSERT_EQ(z2, z1) << "lo " << lo << " hi " << hi;
+    if (std::isnan(s1)) ASSERT_TRUE(std::isnan(s2)) << "lo " << lo << " hi " << hi;
+    else ASSERT_EQ(s2, s1) << "lo " << lo << " hi " << hi;
+  }
+}
+
+// The fast ISAs quantise by the reciprocal with a tie check (quantize_impl): random scales over
+// many magnitudes (and the extremes that keep the division), random values in and past the
+// range, every length and offset around the four-vector blocks, both paths.
+TEST(Int8Engine, QuantizeByReciprocalMatchesScalar) {
+  std::mt19937 rng(kSeed + 11);
+  std::uniform_real_distribution<float> expo(-20.0f, 10.0f), unit(-1.0f, 1.0f);
+  std::vector<float> scales = {1e-40f, 0x1p-126f, 0x1p126f, 3e38f};
+  for (int i = 0; i < 60; ++i) scales.push_back(std::exp2(expo(rng)));
+  std::vector<float> x(300);
+  for (float scale : scales) {
+    for (int trial = 0; trial < 4; ++trial) {
+      const float span = trial == 0 ? 255.0f : trial == 1 ? 600.0f : trial == 2 ? 2.0f : 40000.0f;
+      for (auto& v : x) {
+        v = unit(rng) * span * scale;
+        if (trial == 2) v = (std::round(v / scale * 2.0f) * 0.5f) * scale;  // on and next to the half steps
+        if (trial == 2 && (rng() & 1)) v = std::nextafter(v, (rng() & 2) ? 1e30f : -1e30f);
+      }
+      const bool may_bound = trial != 1 && trial != 3 && scale < 1e30f;  // the bounded contract: finite, |x / scale| < 2^30
+      for (int zp : {0, 77, 255}) {
+        for (int64_t n : {int64_t{300}, int64_t{64}, int64_t{63}, int64_t{33}, int64_t{1}}) {
+          const int64_t off = static_cast<int64_t>(rng() % 3);
+          const float* in = x.data() + off;
+          const int64_t len = std::min<int64_t>(n, 300 - off);
+          std::vector<uint8_t> want(len);
+          quantize_u8(Isa::kScalar, in, len, scale, zp, want.data());
+          for (Isa isa : runnable_isas())
+            for (bool bounded : {false, true}) {
+              if (bounded && !may_bound) continue;
+              std::vector<uint8_t> got(len);
+              quantize_u8(isa, in, len, scale, zp, got.data(), bounded);
+              for (int64_t i = 0; i < len; ++i)
+                ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " scale " << scale << " zp " << zp
+                                           << (bounded ? " bounded" : "");
+            }
         }
       }
     }
