@@ -3,7 +3,8 @@
 # cross-builds the CMake preset "aarch64", runs its test suites under qemu-aarch64 (ctest --preset
 # aarch64: unit, ONNX node, zoo, zoo int8, C API and CLI tests, less the two that need native
 # processes: see the test preset), then checks that the zoo's int8 models give byte-identical
-# outputs on x86-64 and aarch64 (tests/cross_isa/compare_int8.sh). Both checks run even when the
+# outputs on x86-64 and aarch64, and that `tinyq quantize static` and `dynamic` write
+# byte-identical files on both (tests/cross_isa/compare_int8.sh). Both checks run even when the
 # first fails; the exit status is 0 only when both pass.
 # Usage: scripts/test-aarch64.sh   (run as root, or with sudo available, for the apt-get calls)
 # Environment: TINYQ_X86_BUILD    the x86-64 build folder for the comparison (default build/, as
@@ -32,14 +33,13 @@ cmake --build --preset aarch64 --parallel "$JOBS"
 step "tests under qemu-aarch64"
 tests_ok=1
 ctest --preset aarch64 -j "$JOBS" || tests_ok=0
-step "x86-64 tinyq_int8_outputs for the cross-ISA comparison ($X86_BUILD)"
+step "x86-64 tinyq and tinyq_int8_outputs for the cross-ISA comparison ($X86_BUILD)"
 if [ ! -f "$X86_BUILD/CMakeCache.txt" ]; then
   cmake -S . -B "$X86_BUILD" -DCMAKE_BUILD_TYPE=Release "${launcher[@]}"
 fi
-cmake --build "$X86_BUILD" --target tinyq_int8_outputs --parallel "$JOBS"
+cmake --build "$X86_BUILD" --target tinyq tinyq_int8_outputs --parallel "$JOBS"
 step "cross-ISA int8 comparison (first $TINYQ_ZOO_MAX_ROWS rows of each set; 0 means all)"
 compare_ok=1
-tests/cross_isa/compare_int8.sh "$X86_BUILD/tests/cross_isa/tinyq_int8_outputs" \
-  build-aarch64/tests/cross_isa/tinyq_int8_outputs build-aarch64/cross_isa || compare_ok=0
+tests/cross_isa/compare_int8.sh "$X86_BUILD" build-aarch64 build-aarch64/cross_isa || compare_ok=0
 step "done: tests under qemu $([ $tests_ok = 1 ] && echo passed || echo FAILED), cross-ISA comparison $([ $compare_ok = 1 ] && echo passed || echo FAILED)"
 [ $tests_ok = 1 ] && [ $compare_ok = 1 ]

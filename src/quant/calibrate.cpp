@@ -164,6 +164,11 @@ Result<Observations> observe(const ir::Model& model, std::span<const std::string
   const std::string display = model.graph.name.empty() ? "calibration model" : model.graph.name;
   SessionOptions as_written;  // no fusions: every observed tensor exists as the model writes it
   as_written.graph_passes = false;
+  // The scalar reference kernels, not the fast ones: XNNPACK's and Highway's fp32 results differ
+  // in the last bits between ISAs (vector widths, FMA), which moved a calibrated scale by one ulp
+  // between x86-64 and aarch64. The reference kernels round the same everywhere, so the file a
+  // static quantisation writes is byte-identical on every ISA (tests/cross_isa/compare_int8.sh).
+  as_written.reference_kernels = true;
   TINYQ_ASSIGN_OR_RETURN(auto session, Session::from_ir(std::move(tapped), display, as_written));
 
   constexpr int kPasses = 2;  // 0: exact min/max (and the NaN/Inf check); 1: histograms over them

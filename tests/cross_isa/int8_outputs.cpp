@@ -3,8 +3,12 @@
 // reference kernels: OUT_DIR/<model>.<set>.<fast|reference>.npz, outputs concatenated on axis 0.
 // tests/cross_isa/compare_int8.sh runs the x86-64 and the aarch64 build of this program and
 // compares the files byte for byte (the npz writer is deterministic).
-// Usage: tinyq_int8_outputs ZOO_DIR OUT_DIR [fast|reference|both]   (default both;
-//        TINYQ_ZOO_MAX_ROWS=N: only the first N rows of each set)
+// With --calibration-sets it instead writes OUT_DIR/<model>.calibration.npz for every zoo fp32
+// model (<model>.onnx) with a calibration set: that set's first rows (every array cut on axis 0),
+// which compare_int8.sh has `tinyq quantize static` calibrate on, on both ISAs.
+// Usage: tinyq_int8_outputs ZOO_DIR OUT_DIR [fast|reference|both]   (default both)
+//        tinyq_int8_outputs --calibration-sets ZOO_DIR OUT_DIR
+//        (TINYQ_ZOO_MAX_ROWS=N: only the first N rows of each set)
 // Exit status: 0 written, 2 error (named on stderr).
 #include <algorithm>
 #include <cstdio>
@@ -72,9 +76,50 @@ Status write_outputs(const fs::path& model_file, const fs::path& inputs_file, bo
   return io::write_npz(out_file.string(), named);
 }
 
+// --calibration-sets: the first zoo_rows() rows of each fp32 model's calibration set.
+int write_calibration_sets(const fs::path& zoo, const fs::path& out) {
+  std::error_code ec;
+  fs::create_directories(out, ec);
+  std::vector<fs::path> sets;
+  for (const auto& e : fs::directory_iterator(zoo / "models", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() <= 5 || name.compare(name.size() - 5, 5, ".onnx") != 0) continue;
+    if (name.size() > 10 && name.compare(name.size() - 10, 10, ".int8.onnx") == 0) continue;
+    const fs::path set = zoo / "fixtures" / (name.substr(0, name.size() - 5) + ".calibration.npz");
+    if (fs::exists(set)) sets.push_back(set);
+  }
+  if (ec || sets.empty()) {
+    std::fprintf(stderr, "%s: no fp32 model with a calibration set in ../fixtures\n", (zoo / "models").c_str());
+    return 2;
+  }
+  std::sort(sets.begin(), sets.end());
+  for (const fs::path& set : sets) {
+    const fs::path out_file = out / set.filename();
+    auto data = io::read_npz(set.string());
+    Status st = data.status();
+    if (st.is_ok()) {
+      for (auto& a : *data) a.second = tinyq::testing::zoo_first_rows(a.second);
+      st = io::write_npz(out_file.string(), *data);
+    }
+    if (!st.is_ok()) {
+      std::fprintf(stderr, "%s: %s\n", out_file.c_str(), st.to_string().c_str());
+      return 2;
+    }
+    std::printf("wrote %s\n", out_file.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--calibration-sets") == 0) {
+    if (argc != 4) {
+      std::fprintf(stderr, "usage: %s --calibration-sets ZOO_DIR OUT_DIR\n", argv[0]);
+      return 2;
+    }
+    return write_calibration_sets(argv[2], argv[3]);
+  }
   const std::string kernels = argc == 4 ? argv[3] : "both";
   if (argc < 3 || argc > 4 || (kernels != "fast" && kernels != "reference" && kernels != "both")) {
     std::fprintf(stderr, "usage: %s ZOO_DIR OUT_DIR [fast|reference|both]\n", argv[0]);
