@@ -116,20 +116,31 @@ Result<std::unique_ptr<Kernel>> make_conv_transpose(PrepareContext& ctx) {
   const bool same = auto_pad == window::AutoPad::kSameUpper || auto_pad == window::AutoPad::kSameLower;
   for (int i = 0; i < spatial; ++i) {
     const int64_t in = xs[2 + i], s = strides[i];
-    const int64_t dk = (kernel[i] - 1) * dilations[i] + 1;
-    const int64_t full = s * (in - 1) + out_pad[i] + dk;  // the output before any cropping
+    // Hostile attributes near the int64 limits: the sizes are exact in 128 bits, and the full
+    // extent (which bounds every index i * s + k * d the kernel computes) must fit int64.
+    using window::Wide;
+    const Wide dk = Wide{kernel[i] - 1} * dilations[i] + 1;
+    const Wide full = Wide{s} * (in - 1) + out_pad[i] + dk;  // the output before any cropping
+    if (!window::fits_int64(full + s))
+      return ctx.error("kernel_shape, dilations, strides and output_padding along spatial dim " +
+                       std::to_string(i) + " reach beyond int64");
+    Wide wide_out;
     if (!out_shape.empty() || same) {
-      out[i] = !out_shape.empty() ? out_shape[i] : in * s;
+      wide_out = !out_shape.empty() ? Wide{out_shape[i]} : Wide{in} * s;
+      if (wide_out < 1) return ctx.error("empty output along spatial dim " + std::to_string(i));
       // An output larger than the full extent gets bias-only positions at the end (as ONNX Runtime).
-      const int64_t total = std::max<int64_t>(0, full - out[i]);
+      const int64_t total = static_cast<int64_t>(std::max<Wide>(0, full - wide_out));
       // SAME_UPPER crops the odd element at the end; NOTSET and SAME_LOWER at the beginning.
       pad_begin[i] = auto_pad == window::AutoPad::kSameUpper ? total / 2 : total - total / 2;
     } else {
       const bool valid = auto_pad == window::AutoPad::kValid;
       pad_begin[i] = valid ? 0 : pads[i];
-      out[i] = full - (valid ? 0 : pads[i] + pads[i + spatial]);
+      wide_out = full - (valid ? 0 : Wide{pads[i]} + pads[i + spatial]);
     }
-    if (out[i] < 1) return ctx.error("empty output along spatial dim " + std::to_string(i));
+    if (wide_out < 1) return ctx.error("empty output along spatial dim " + std::to_string(i));
+    if (!window::fits_int64(wide_out))
+      return ctx.error("output size along spatial dim " + std::to_string(i) + " is beyond int64");
+    out[i] = static_cast<int64_t>(wide_out);
   }
   Shape y_shape{c.batch, c.c_out};
   y_shape.insert(y_shape.end(), out.begin(), out.end());

@@ -64,10 +64,20 @@ Result<Geometry> forward_geometry(const PrepareContext& ctx, const std::vector<i
   g.out.resize(g.spatial);
   g.pad_begin.resize(g.spatial);
   g.pad_end.resize(g.spatial);
+  const bool same = auto_pad == AutoPad::kSameUpper || auto_pad == AutoPad::kSameLower;
   for (int i = 0; i < g.spatial; ++i) {
     const int64_t in = g.in[i], s = g.strides[i];
-    const int64_t dk = (g.kernel[i] - 1) * g.dilations[i] + 1;  // dilated kernel extent
-    if (auto_pad == AutoPad::kSameUpper || auto_pad == AutoPad::kSameLower) {
+    // Every position a window touches, and every intermediate below, is at most
+    // in + pads + dilated kernel + stride: with that in int64, nothing here or in the kernels'
+    // index arithmetic (o * s + k * d - pad) can overflow.
+    const Wide wide_dk = Wide{g.kernel[i] - 1} * g.dilations[i] + 1;
+    const Wide reach = Wide{in} + (same || auto_pad == AutoPad::kValid ? 0 : Wide{pads[i]} + pads[i + g.spatial]) +
+                       wide_dk + s;
+    if (!fits_int64(reach))
+      return ctx.error("kernel_shape, dilations, strides and pads along spatial dim " + std::to_string(i) +
+                       " reach beyond int64");
+    const int64_t dk = static_cast<int64_t>(wide_dk);  // dilated kernel extent
+    if (same) {
       const int64_t out = (in + s - 1) / s;
       const int64_t total = std::max<int64_t>(0, (out - 1) * s + dk - in);
       // SAME_UPPER puts the odd padding element at the end, SAME_LOWER at the beginning.

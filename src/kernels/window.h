@@ -15,6 +15,11 @@ constexpr int kMaxSpatial = 3;
 
 enum class AutoPad { kNotSet, kSameUpper, kSameLower, kValid };
 
+// Window arithmetic on attribute values a hostile model sets near the int64 limits: exact in 128
+// bits (every product of two int64 and small sums of them fit), then checked against int64.
+__extension__ using Wide = __int128;
+inline bool fits_int64(Wide v) { return v >= INT64_MIN && v <= INT64_MAX; }
+
 // One window per spatial dim, kept for the dims the node has (rank - 2 of them).
 struct Geometry {
   int spatial = 0;  // number of spatial dims (1..kMaxSpatial)

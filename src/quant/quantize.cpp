@@ -120,7 +120,7 @@ Result<Quantized> quantize_dynamic(const ir::Model& fp32, const PlacementOptions
   params.dynamic = true;
   params.rounding = rounding;
   TINYQ_ASSIGN_OR_RETURN(ir::Model m, write_qdq(fp32, plan, params));
-  return Quantized{std::move(m), std::move(plan), 0};
+  return Quantized{std::move(m), std::move(plan), 0, {}};
 }
 
 }  // namespace tinyq::quant

@@ -11,6 +11,9 @@
 #include "ir/graph.h"
 
 // Counts heap allocations made while g_count_allocations is set (this test binary only).
+// Every replaceable form is replaced, so each block is allocated and freed by the same pair
+// (malloc/free): a partial set lets a runtime that supplies its own forms (AddressSanitizer's
+// nothrow and array new) hand memory to this free, an alloc-dealloc mismatch.
 static std::atomic<bool> g_count_allocations{false};
 static std::atomic<long> g_allocations{0};
 void* operator new(size_t n) {
@@ -19,8 +22,36 @@ void* operator new(size_t n) {
   if (!p) throw std::bad_alloc();
   return p;
 }
+void* operator new[](size_t n) { return operator new(n); }
+void* operator new(size_t n, const std::nothrow_t&) noexcept {
+  if (g_count_allocations) ++g_allocations;
+  return std::malloc(n ? n : 1);
+}
+void* operator new[](size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete[](void* p, size_t) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void* operator new(size_t n, std::align_val_t a) {
+  if (g_count_allocations) ++g_allocations;
+  const size_t align = static_cast<size_t>(a);
+  void* p = std::aligned_alloc(align, ((n ? n : 1) + align - 1) / align * align);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+void* operator new[](size_t n, std::align_val_t a) { return operator new(n, a); }
+void* operator new(size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
+  try { return operator new(n, a); } catch (...) { return nullptr; }
+}
+void* operator new[](size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept { return operator new(n, a, t); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
 
 namespace tinyq {
 namespace {
