@@ -2,8 +2,9 @@
 # Builds everything with AddressSanitizer + UndefinedBehaviorSanitizer (gcc is fine) and runs the
 # whole test suite with every sanitizer report fatal, leaks included. Needs the same packages as
 # scripts/test.sh. Usage: scripts/test-sanitizers.sh [ctest args...]   (BUILD_DIR, JOBS override)
-# Everything is built and run, QAT included: libtorch (Debian's, uninstrumented) runs inside the
-# sanitized tinyq_qat_tests and CLI without a report, so nothing is suppressed or left out.
+# Every test is built and run, QAT included (the benchmarks, which are not tests, are not built):
+# libtorch (Debian's, uninstrumented) runs inside the sanitized tinyq_qat_tests and CLI without a
+# report, so nothing is suppressed or left out.
 # As in scripts/test.sh, the ONNX Runtime interop tests (node + tools/ort-peer) fail instead of
 # skipping when the peer is missing; TINYQ_REQUIRE_ORT=0 lets them skip.
 set -euo pipefail
@@ -18,7 +19,7 @@ fi
 GENERATOR=()
 if command -v ninja >/dev/null 2>&1; then GENERATOR=(-G Ninja); fi
 cmake -S . -B "$BUILD_DIR" "${GENERATOR[@]}" "${LAUNCHER[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DTINYQ_SANITIZE=address,undefined
+  -DTINYQ_SANITIZE=address,undefined -DTINYQ_BUILD_BENCH=OFF
 cmake --build "$BUILD_DIR" -j"$JOBS"
 # halt_on_error/abort_on_error: the first report fails the test; detect_leaks: leaks are errors.
 # (tests/consumer builds its program with the same sanitizers, so every program here is instrumented.)
