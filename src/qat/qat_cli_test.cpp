@@ -33,6 +33,23 @@ class QatCli : public ::testing::Test {
     ASSERT_TRUE(io::write_npz(train_, {{"x", random_tensor({256, 8}, 1)}}).is_ok());
     ASSERT_TRUE(io::write_npz(val_, {{"x", random_tensor({64, 8}, 2)}}).is_ok());
   }
+  // A registry with one qat entry, "mlp", trained on train.npz.
+  nlohmann::json qat_registry() const {
+    const std::string bytes = *util::read_file(model_);
+    return {{"schema_version", 1},
+            {"models",
+             {{{"id", "mlp"},
+               {"kind", "fr"},
+               {"onnx", "mlp.onnx"},
+               {"sha256", sha256_hex(bytes.data(), bytes.size())},
+               {"quant_mode", "qat"},
+               {"train_set", "train.npz"}}}}};
+  }
+  std::string write_registry(const nlohmann::json& doc) const {
+    const std::string reg = dir_.file("registry.json");
+    std::ofstream(reg) << doc.dump(2);
+    return reg;
+  }
   TempDir dir_{::testing::UnitTest::GetInstance()->current_test_info()->name()};
   std::string model_ = dir_.file("mlp.onnx"), train_ = dir_.file("train.npz"), val_ = dir_.file("val.npz");
 };
@@ -76,17 +93,8 @@ TEST_F(QatCli, MissingTrainingSetIsAUsageError) {
 }
 
 TEST_F(QatCli, RegistryEntryWithQuantModeQat) {
-  std::string bytes = *util::read_file(model_);
-  nlohmann::json doc = {{"schema_version", 1},
-                        {"models",
-                         {{{"id", "mlp"},
-                           {"kind", "fr"},
-                           {"onnx", "mlp.onnx"},
-                           {"sha256", sha256_hex(bytes.data(), bytes.size())},
-                           {"quant_mode", "qat"},
-                           {"train_set", "train.npz"}}}}};
-  const std::string reg = dir_.file("registry.json");
-  { std::ofstream(reg) << doc.dump(2); }
+  nlohmann::json doc = qat_registry();
+  const std::string reg = write_registry(doc);
   auto r = run_cli("qat --registry " + reg + " --model mlp --epochs 2 --per-tensor");
   ASSERT_EQ(r.code, 0) << r.output;
   auto after = Registry::load(reg);
@@ -109,17 +117,8 @@ TEST_F(QatCli, RegistryEntryWithQuantModeQat) {
 // `tinyq quantize --registry` is the one command a registry's owner runs for every mode: on a qat
 // entry it trains on the entry's train_set, exactly as `tinyq qat --registry` does.
 TEST_F(QatCli, QuantizeRegistryTrainsQatEntries) {
-  std::string bytes = *util::read_file(model_);
-  nlohmann::json doc = {{"schema_version", 1},
-                        {"models",
-                         {{{"id", "mlp"},
-                           {"kind", "fr"},
-                           {"onnx", "mlp.onnx"},
-                           {"sha256", sha256_hex(bytes.data(), bytes.size())},
-                           {"quant_mode", "qat"},
-                           {"train_set", "train.npz"}}}}};
-  const std::string reg = dir_.file("registry.json");
-  { std::ofstream(reg) << doc.dump(2); }
+  nlohmann::json doc = qat_registry();
+  const std::string reg = write_registry(doc);
   auto r = run_cli("quantize --registry " + reg + " --model mlp");
   ASSERT_EQ(r.code, 0) << r.output;
   EXPECT_NE(r.output.find("(qat, "), std::string::npos) << r.output;
@@ -134,7 +133,7 @@ TEST_F(QatCli, QuantizeRegistryTrainsQatEntries) {
   // Without a train_set the qat entry is refused by name, and the registry is left as it was.
   doc["models"][0].erase("train_set");
   doc["models"][0]["int8_sha256"] = sha256_hex(int8.data(), int8.size());
-  { std::ofstream(reg) << doc.dump(2); }
+  write_registry(doc);
   const std::string before = *util::read_file(reg);
   auto missing = run_cli("quantize --registry " + reg + " --model mlp");
   EXPECT_EQ(missing.code, 2) << missing.output;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ir/graph.h"
+#include "runtime/runtime_test_util.h"
 #include "tinyq/session.h"
 
 namespace tinyq {
@@ -15,23 +16,8 @@ namespace {
 
 constexpr const char* kName = "hostile";
 
-ir::ValueInfo value(const std::string& name, DType dtype, std::vector<ir::Dim> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = dtype;
-  v.has_shape = true;
-  v.dims = std::move(dims);
-  return v;
-}
-
-ir::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = op + "_" + out[0];
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_test::node;
+using runtime_test::value;
 
 ir::Model model_of(ir::Graph g, int64_t opset = 17) {
   ir::Model m;

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ir/graph.h"
+#include "runtime/runtime_test_util.h"
 
 // Counts heap allocations made while g_count_allocations is set (this test binary only).
 // Every replaceable form is replaced, so each block is allocated and freed by the same pair
@@ -56,23 +57,8 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
 namespace tinyq {
 namespace {
 
-ir::ValueInfo value(const std::string& name, DType dtype, std::vector<ir::Dim> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = dtype;
-  v.has_shape = true;
-  v.dims = std::move(dims);
-  return v;
-}
-
-ir::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = op + "_" + out[0];
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
+using runtime_test::node;
+using runtime_test::value;
 
 ir::Model model_of(ir::Graph g) {
   ir::Model m;
