@@ -272,6 +272,15 @@ void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* pa
   }
 }
 
+bool gemm_dyn_row(Isa isa, const DynRow& r, const DynRowIo& io) {
+  switch (isa) {
+    case Isa::kAvx512Vnni: return avx512::dyn_row(r, io);
+    case Isa::kAvx2: return avx2::dyn_row(r, io);
+    case Isa::kScalar: return false;
+  }
+  return false;
+}
+
 void row_sums(Isa isa, const int8_t* w, int64_t rows, int64_t len, int32_t* out) {
   if (isa == Isa::kAvx512Vnni) return avx512::row_sums(w, rows, len, out);
   for (int64_t r = 0; r < rows; ++r) {

@@ -87,6 +87,36 @@ void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps,
 void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
           const Epilogue& e, void* out);
 
+// One row of a dynamic (float-output) matmul fused end to end, for the 1-row MLP layers, whose
+// products are so short that separate steps (range, quantisation, per-channel arrays, product,
+// output range) and their memory hand-offs cost more than the products: x's range (given or
+// scanned), DynamicQuantizeLinear's parameters, x quantised into registers' reach, the sums,
+// the float epilogue (scale x_scale * w_scale[c], bias, clamp) and y's range, all as the
+// general path computes them, bit for bit. No weight zero points, no residual, k <= kDynRowMaxK.
+struct DynRow {
+  int64_t k = 0;
+  const int8_t* packed = nullptr;   // packing.h's GEMM layout for [k][n]
+  int64_t n = 0;
+  const int32_t* colsum = nullptr;  // n column sums of the weights
+  const float* w_scale = nullptr;   // 1 entry (w_scale_stride 0) or n
+  int64_t w_scale_stride = 0;
+  const float* bias = nullptr;      // n entries, or null
+  bool clamp = false;
+  float lo = 0.0f, hi = 0.0f;       // the clamp's bounds
+};
+// The run's tensors: x (k floats), x's range {lo, hi, non-finite} as the producer gathered it (or
+// null: scan x), y (n floats) and y's range (or null).
+struct DynRowIo {
+  const float* x;
+  const float* x_range;
+  float* y;
+  float* y_range;
+};
+inline constexpr int64_t kDynRowMaxK = 256;
+// Returns false, having written nothing, when x holds a NaN or an infinity, or the ISA has no
+// fused form (scalar): the caller then takes the general path, which handles those.
+bool gemm_dyn_row(Isa isa, const DynRow& r, const DynRowIo& io);
+
 // out[r] = the sum of the len int8 values of row r of w (rows of `len` bytes, one after another).
 void row_sums(Isa isa, const int8_t* w, int64_t rows, int64_t len, int32_t* out);
 
@@ -105,6 +135,7 @@ void range_f32(Isa isa, const float* x, int64_t n, float* lo, float* hi, bool* h
 
 // Per-ISA entry points (engine_<isa>.cpp); callers use the dispatching functions above.
 namespace avx2 {
+bool dyn_row(const DynRow& r, const DynRowIo& io);
 void reset_range(float* acc);
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
@@ -120,6 +151,7 @@ using StageS2Fn = void (*)(const uint8_t* const src[4], int64_t n_even, int64_t 
 
 namespace avx512 {
 bool has_vbmi();
+bool dyn_row(const DynRow& r, const DynRowIo& io);
 void row_sums(const int8_t* w, int64_t rows, int64_t len, int32_t* out);
 void reset_range(float* acc);
 void conv_image_direct(const ConvPlan&, const uint8_t*, const int32_t*, int64_t, int64_t, uint8_t, uint8_t,

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "kernels/int8/engine.h"
+#include "kernels/int8/fused_common.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #pragma GCC push_options
@@ -126,11 +127,15 @@ struct Ops {
     return _mm256_movemask_ps(_mm256_cmp_ps(d, thr, _CMP_GT_OQ)) != 0;
   }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
-  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
+  static I pack_u8x4(I a, I b, I c, I d) {
     const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
-    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_permutevar8x32_epi32(bytes, order));
+    return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
   }
+  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), pack_u8x4(a, b, c, d));
+  }
+  // prep_xb of bytes 4q..4q+3 of a vector (pack_u8x4's), without a trip through memory.
+  static XP quad_xb(I bytes, int q) { return split_unsigned(_mm256_permutevar8x32_epi32(bytes, _mm256_set1_epi32(q))); }
 
   static void storef(float* p, F v, int count) {
     if (count >= L) _mm256_storeu_ps(p, v);
@@ -192,6 +197,7 @@ void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounde
   quantize_impl(x, n, scale, zp, bounded, out);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
+bool dyn_row(const DynRow& r, const DynRowIo& io) { return dyn_row_impl(r, io); }
 void reset_range(float* acc) {
   for (int i = 0; i < 3 * kRangeLanes; i += Ops::L) Ops::storef(acc + i, Ops::zerof(), Ops::L);
 }
@@ -207,5 +213,6 @@ void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, con
 void reset_range(float*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
+bool dyn_row(const DynRow&, const DynRowIo&) { return false; }
 }  // namespace tinyq::kernels::int8::avx2
 #endif

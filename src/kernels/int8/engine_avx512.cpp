@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/int8/engine.h"
+#include "kernels/int8/fused_common.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define TINYQ_INT8_AVX512 1
@@ -104,11 +105,14 @@ struct Ops {
     return _mm512_cmp_ps_mask(d, thr, _CMP_GT_OQ) != 0;
   }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
-  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
+  static I pack_u8x4(I a, I b, I c, I d) {
     const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-    _mm512_storeu_si512(p, _mm512_permutexvar_epi32(order, bytes));
+    return _mm512_permutexvar_epi32(order, bytes);
   }
+  static void store_u8x4(uint8_t* p, I a, I b, I c, I d) { _mm512_storeu_si512(p, pack_u8x4(a, b, c, d)); }
+  // prep_xb of bytes 4q..4q+3 of a vector (pack_u8x4's), without a trip through memory.
+  static XP quad_xb(I bytes, int q) { return _mm512_permutexvar_epi32(_mm512_set1_epi32(q), bytes); }
 
   static void storef(float* p, F v, int count) {
     if (count >= L) _mm512_storeu_ps(p, v);
@@ -175,6 +179,7 @@ void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounde
   quantize_impl(x, n, scale, zp, bounded, out);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
+bool dyn_row(const DynRow& r, const DynRowIo& io) { return dyn_row_impl(r, io); }
 void reset_range(float* acc) {
   for (int i = 0; i < 3 * kRangeLanes; i += Ops::L) Ops::storef(acc + i, Ops::zerof(), Ops::L);
 }
@@ -544,6 +549,7 @@ void reset_range(float*) {}
 void row_sums(const int8_t*, int64_t, int64_t, int32_t*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
+bool dyn_row(const DynRow&, const DynRowIo&) { return false; }
 void stage_plane(const ConvPlan&, const uint8_t*, int64_t, uint8_t, uint8_t, const uint8_t*, uint8_t*) {}
 void stage_s1(const uint8_t* const[4], int64_t, uint8_t, uint8_t*) {}
 void stage_s2(const uint8_t* const[4], int64_t, int64_t, uint8_t, uint8_t*, uint8_t*) {}

@@ -87,6 +87,21 @@ class FastGemm final : public Kernel {
     range_off_ = ch_off_ + channel_arrays_bytes(op_.n);
     scratch_ = range_off_ + align64(3 * kRangeLanes * sizeof(float));
     gather_range_ = op_.o.has_y_range && op_.rows * op_.n > kScanRangeMax;
+    // A 1-row dynamic layer (the MLPs at batch 1) runs as one fused step (engine.h, DynRow).
+    dyn_row_ = op_.rows == 1 && op_.x.mode == XMode::kDynamic && !op_.w.has_zero_point && !op_.o.has_residual &&
+               op_.k <= kDynRowMaxK;
+    if (dyn_row_) {
+      row_.k = op_.k;
+      row_.packed = op_.w.packed;
+      row_.n = op_.n;
+      row_.colsum = colsum_.data();
+      row_.w_scale = op_.w.scale;
+      row_.w_scale_stride = op_.w.scale_stride;
+      row_.bias = op_.w.bias_f;
+      row_.clamp = op_.o.clamp.active();
+      row_.lo = op_.o.clamp.lo;
+      row_.hi = op_.o.clamp.hi;
+    }
     // With x's parameters known now, the per-channel epilogue arrays are too: made once here
     // rather than per run (a static 1-row MLP layer would spend a third of its time on them).
     if (op_.x.params_known) {
@@ -101,6 +116,13 @@ class FastGemm final : public Kernel {
   size_t resident_bytes() const override { return (colsum_.size() + fixed_ch_.size()) * sizeof(int32_t); }
 
   void run(const KernelArgs& a) override {
+    if (dyn_row_) {
+      const DynRowIo io{static_cast<const float*>(a.inputs[kX]),
+                        op_.o.has_x_range ? static_cast<const float*>(a.inputs[kXRange]) : nullptr,
+                        static_cast<float*>(a.outputs[0]),
+                        op_.o.has_y_range ? static_cast<float*>(a.outputs[1]) : nullptr};
+      if (gemm_dyn_row(isa_, row_, io)) return;
+    }
     auto* base = static_cast<std::byte*>(a.scratch);
     auto* staged = reinterpret_cast<uint8_t*>(base);
     auto* rowsum = reinterpret_cast<int32_t*>(base + rowsum_off_);
@@ -159,6 +181,8 @@ class FastGemm final : public Kernel {
   GemmOp op_;
   Isa isa_;
   bool gather_range_ = false;
+  bool dyn_row_ = false;
+  DynRow row_;  // the fused 1-row form's constant fields
   Epilogue epi_;
   std::vector<int32_t> colsum_;
   std::vector<int32_t> fixed_ch_;  // ChannelArrays storage when x's parameters are known (else empty)

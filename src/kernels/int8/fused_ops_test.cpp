@@ -451,6 +451,53 @@ TEST(FusedInt8Gemm, FastMatchesReference) {
   }
 }
 
+// One-row dynamic layers (the MLPs at batch 1) take the fused row path (engine.h, DynRow): x in
+// registers up to four vectors, in memory beyond; x's range handed over or scanned; per-tensor and
+// per-channel scales, with and without bias and clamp; all-zero, one-signed and NaN rows (NaN
+// falls back to the general path). Every output, y's range included, equals the reference.
+TEST(FusedInt8Gemm, OneRowDynamicFastMatchesReference) {
+  std::mt19937 rng(kSeed + 9);
+  const std::vector<int64_t> ks = {1, 3, 4, 5, 6, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 128, 255, 256, 257};
+  const std::vector<int64_t> ns = {1, 5, 16, 17, 32, 48, 64, 65, 100};
+  int cases = 0;
+  for (int64_t k : ks)
+    for (int64_t n : ns) {
+      const int variant = cases++ % 8;
+      Tensor wp = testing::pack_gemm(random_weights(rng, k * n), k, n);
+      std::vector<float> ws(n), bf(n);
+      for (int64_t j = 0; j < n; ++j) {
+        ws[j] = 0.002f + 0.0003f * static_cast<float>(j % 13);
+        bf[j] = 0.125f * static_cast<float>(j % 11) - 0.6f;
+      }
+      // variants: x signed / non-negative / all zero / holding a NaN; given range or scanned.
+      Tensor x = random_floats(rng, {1, k}, variant % 4 == 1 ? 0.0f : -2.5f, 3.5f);
+      if (variant % 4 == 2) std::fill(x.data<float>(), x.data<float>() + k, 0.0f);
+      if (variant % 4 == 3) x.data<float>()[k / 2] = std::numeric_limits<float>::quiet_NaN();
+      FusedCall call;
+      call.op_type = "MatMulIntegerFused";
+      call.attributes["n"] = kernels::testing::attr_int(n);
+      call.inputs = {x,
+                     Tensor(),
+                     Tensor(),
+                     wp,
+                     variant % 3 ? Tensor::from_vector<float>({n}, ws) : scalar<float>(0.0125f),
+                     Tensor(),
+                     variant % 5 ? Tensor::from_vector<float>({n}, bf) : Tensor(),
+                     Tensor()};
+      if (variant >= 4) {  // the producer's range of x, as scan_range gives it
+        Tensor range(DType::kFloat32, {3});
+        scan_range(x.data<float>(), k, range.data<float>());
+        call.inputs.push_back(range);
+      }
+      call.run_time = {true, true, true, false, false, false, false, true, true};
+      call.num_outputs = variant == 6 ? 1 : 2;
+      if (variant % 2) call.clamp_lo = 0.0f;
+      if (variant == 5) call.clamp_hi = 1.5f;
+      expect_fast_matches_reference(call, "one-row dynamic gemm k=" + std::to_string(k) + " n=" + std::to_string(n) +
+                                              " variant " + std::to_string(variant));
+    }
+}
+
 // The dynamic matmul reference equals DynamicQuantizeLinear + MatMulInteger + Cast + Mul + Add.
 TEST(FusedInt8Gemm, DynamicReferenceMatchesUnfusedOps) {
   using kernels::testing::OpCall;
