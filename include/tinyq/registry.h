@@ -179,7 +179,10 @@ Result<LoadedModel> open_registered(const std::string& registry_path, const std:
 // entry's int8_sha256 to their digest, as a pair: both go to temp files first and are then
 // renamed into place, under the registry's folder lock and journal (see
 // recover_registry_writes); when any step fails, the old artefact and the old registry both
-// remain. The registry keeps its other content and key order (2-space indent). Returns the path.
+// remain. The registry keeps its other content and key order (2-space indent). A sidecar
+// <stem>.json that has "int8_sha256" or "quant_mode" keys is rewritten in the same change to say
+// what the registry says (no key added, the rest kept); one that cannot be read or is not a JSON
+// object fails the write, naming it, before anything is written. Returns the path.
 Result<std::string> write_int8_artifact(const std::string& registry_path, const std::string& id,
                                         const std::string& int8_bytes);
 
@@ -211,14 +214,15 @@ struct EntryUpdate {
 // Writes `int8_bytes` as entry `id`'s <stem>.int8.onnx and sets the entry's quant_mode,
 // int8_sha256 (their digest), notes and quant_calibration_set, as one change that survives a
 // crash at any point (see recover_registry_writes). The new document must pass the schema, else
-// nothing is written. Other keys keep their order (2-space indent). Returns the artefact's path.
+// nothing is written. Other keys keep their order (2-space indent). The sidecar follows as in
+// write_int8_artifact. Returns the artefact's path.
 Result<std::string> write_registry_entry(const std::string& registry_path, const std::string& id,
                                          const std::string& int8_bytes, const EntryUpdate& update);
 
 // Finishes a registry change that a killed writer left half done (every new file complete on
 // disk: rolled forward; otherwise nothing was replaced yet and the old files stay), then removes
-// the temp and backup files writers leave beside the registry and its int8 artefacts. Holds an
-// exclusive lock on the registry's folder, as every writer does; safe to call at any time.
+// the temp and backup files writers leave beside the registry, its int8 artefacts and sidecars.
+// Holds an exclusive lock on the registry's folder, as every writer does; safe to call at any time.
 Status recover_registry_writes(const std::string& registry_path);
 
 }  // namespace tinyq

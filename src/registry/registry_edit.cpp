@@ -1,5 +1,6 @@
 // Recording what tinyq tune chose: the entry's quant_mode, int8_sha256, notes and calibration set
-// change together with its int8 artefact, through the crash-safe journal (write_journal.h).
+// change together with its int8 artefact (and its sidecar's copies of the first two), through the
+// crash-safe journal (write_journal.h).
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -102,7 +103,7 @@ Result<std::string> write_registry_entry(const std::string& registry_path, const
     auto resolved = after.resolve(e->int8_onnx());
     if (!resolved.is_ok()) return resolved.status().with_context(who);
     int8_path = *resolved;
-    return std::vector<registry::FileWrite>{{int8_path, int8_bytes}, {registry_path, std::move(updated)}};
+    return registry::entry_change_files(after, std::move(updated), id, {int8_path, int8_bytes});
   };
   TINYQ_RETURN_IF_ERROR(registry::commit_change(registry_path, build));
   return int8_path;

@@ -1,4 +1,4 @@
-// write_registry_entry() (tinyq tune's record) and load_registered_model().
+// write_registry_entry() (tinyq tune's record, its sidecar included) and load_registered_model().
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -90,6 +90,27 @@ TEST_F(RegistryEdit, AnUpdateTheSchemaRefusesWritesNothing) {
   EXPECT_EQ(write_registry_entry(reg().string(), "m", "int8", fp32).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(write_registry_entry(reg().string(), "nope", "int8", EntryUpdate{}).status().code(), StatusCode::kNotFound);
   expect_untouched();
+}
+
+TEST_F(RegistryEdit, TheSidecarsQuantModeAndDigestFollowTheRegistry) {
+  const std::string before = "{\n  \"id\": \"m\",\n  \"onnx\": \"m.onnx\",\n  \"quant_mode\": \"fp32\",\n  \"int8_sha256\": \"\",\n"
+                             "  \"notes\": \"a \\u2014 b\"\n}\n";
+  write(dir_ / "m.json", before);
+  EntryUpdate u;
+  u.quant_mode = QuantMode::kDynamic;
+  u.notes = "tinyq tune: dynamic per-channel";
+  ASSERT_TRUE(write_registry_entry(reg().string(), "m", "int8 bytes", u).is_ok());
+  EXPECT_EQ(read(dir_ / "m.json"), "{\n  \"id\": \"m\",\n  \"onnx\": \"m.onnx\",\n  \"quant_mode\": \"dynamic\",\n  \"int8_sha256\": \"" +
+                                       sha("int8 bytes") + "\",\n  \"notes\": \"a \\u2014 b\"\n}\n");
+  // A sidecar that is not JSON stops the next write before anything changes.
+  const std::string registry = read(reg());
+  write(dir_ / "m.json", "{");
+  auto r = write_registry_entry(reg().string(), "m", "other bytes", u);
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find((dir_ / "m.json").string()), std::string::npos) << r.status().message();
+  EXPECT_EQ(read(reg()), registry);
+  EXPECT_EQ(read(dir_ / "m.int8.onnx"), "int8 bytes");
+  EXPECT_EQ(read(dir_ / "m.json"), "{");
 }
 
 TEST_F(RegistryEdit, LoadsTheVerifiedGraphOrRefusesAMismatch) {

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -183,6 +184,47 @@ Result<std::string> set_int8_sha256(std::string_view text, const std::string& na
   return out;
 }
 
+Result<std::optional<std::string>> set_sidecar_quant_fields(std::string_view text, const std::string& name,
+                                                            const std::string& int8_sha256, const std::string& quant_mode) {
+  ordered_json doc = ordered_json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) return Status::corrupt("sidecar '" + name + "' is not a JSON object");
+  bool changed = false;
+  auto follow = [&](const char* key, const std::string& value) {  // only a key the sidecar has
+    auto it = doc.find(key);
+    if (it == doc.end() || *it == value) return;
+    *it = value;
+    changed = true;
+  };
+  follow("int8_sha256", int8_sha256);
+  follow("quant_mode", quant_mode);
+  if (!changed) return std::optional<std::string>();
+  const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  std::string out = doc.dump(kRegistryIndent, ' ', ascii, nlohmann::json::error_handler_t::strict);
+  if (!text.empty() && text.back() == '\n') out += '\n';
+  return std::optional<std::string>(std::move(out));
+}
+
+Result<std::vector<FileWrite>> entry_change_files(const Registry& updated, std::string registry_text, const std::string& id,
+                                                  FileWrite artefact) {
+  std::vector<FileWrite> files{std::move(artefact)};
+  if (const RegistryEntry* e = updated.find(id)) {
+    const std::string who = "model '" + id + "', sidecar";
+    // read_sidecar decides, as everywhere, whether there is one and whether it can be read.
+    auto sidecar = updated.read_sidecar(*e);
+    if (!sidecar.is_ok()) return sidecar.status().with_context(who);
+    if (sidecar->has_value()) {
+      const std::string& file = (*sidecar)->file;
+      auto text = util::read_file(file, kMaxRegistryBytes);
+      if (!text.is_ok()) return text.status().with_context(who);
+      TINYQ_ASSIGN_OR_RETURN(std::optional<std::string> edited,
+                             set_sidecar_quant_fields(*text, file, e->int8_sha256, quant_mode_name(e->quant_mode)));
+      if (edited) files.push_back({file, std::move(*edited)});
+    }
+  }
+  files.push_back({updated.path(), std::move(registry_text)});
+  return files;
+}
+
 }  // namespace registry
 
 Result<std::string> write_int8_artifact(const std::string& registry_path, const std::string& id, const std::string& int8_bytes) {
@@ -190,7 +232,8 @@ Result<std::string> write_int8_artifact(const std::string& registry_path, const 
   if (digest.empty()) return Status::internal("sha256 failed (libcrypto)");
   std::string int8_path;
   // Through the registry's journal and folder lock (write_journal.h): another writer cannot
-  // interleave, and a kill between the two renames is finished by the next writer's recovery.
+  // interleave, and a kill between the renames (artefact, sidecar, registry) is finished by the
+  // next writer's recovery.
   TINYQ_RETURN_IF_ERROR(registry::commit_change(registry_path, [&]() -> Result<std::vector<registry::FileWrite>> {
     TINYQ_ASSIGN_OR_RETURN(std::string text, util::read_file(registry_path, kMaxRegistryBytes));
     std::string onnx;
@@ -201,7 +244,8 @@ Result<std::string> write_int8_artifact(const std::string& registry_path, const 
     auto resolved = util::resolve_inside(dir.empty() ? "." : dir, e.int8_onnx());
     if (!resolved.is_ok()) return resolved.status().with_context("model '" + id + "'");
     int8_path = *resolved;
-    return std::vector<registry::FileWrite>{{int8_path, int8_bytes}, {registry_path, std::move(updated)}};
+    TINYQ_ASSIGN_OR_RETURN(Registry after, Registry::parse(updated, registry_path));
+    return registry::entry_change_files(after, std::move(updated), id, {int8_path, int8_bytes});
   }));
   return int8_path;
 }

@@ -1,14 +1,19 @@
-// Writing registry artefacts: several files replaced as one change, and the registry's
-// int8_sha256 set without disturbing the rest of the document.
+// Writing registry artefacts: several files replaced as one change, the registry's int8_sha256
+// set without disturbing the rest of the document, and a sidecar brought in line with it.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "tinyq/status.h"
+
+namespace tinyq {
+class Registry;
+}
 
 namespace tinyq::registry {
 
@@ -30,5 +35,21 @@ Status replace_files_together(const std::vector<FileWrite>& files,
 // the input's final newline. `onnx` receives the entry's "onnx" field.
 Result<std::string> set_int8_sha256(std::string_view registry_text, const std::string& registry_name,
                                     const std::string& id, const std::string& digest, std::string* onnx);
+
+// The sidecar text with "int8_sha256" and "quant_mode" set to these values, each only where the
+// sidecar already has that key (none is added). nullopt when nothing changes: it has neither key
+// (the older layout) or already says these values. Other keys keep their order; the result uses
+// a 2-space indent, keeps the input's final newline and, when the input is all ASCII, writes any
+// other character as a \u escape (as the Python that writes these files does). kCorrupt naming
+// `sidecar_name` when the text is not a JSON object.
+Result<std::optional<std::string>> set_sidecar_quant_fields(std::string_view sidecar_text, const std::string& sidecar_name,
+                                                            const std::string& int8_sha256, const std::string& quant_mode);
+
+// The files of one change to entry `id`, in the order they are renamed: its int8 artefact, its
+// sidecar where that must now say what `updated` (the registry as the change leaves it, whose text
+// is `registry_text`) says of int8_sha256 and quant_mode (set_sidecar_quant_fields), and the
+// registry last. A sidecar that cannot be read or is not a JSON object is an error naming it.
+Result<std::vector<FileWrite>> entry_change_files(const Registry& updated, std::string registry_text, const std::string& id,
+                                                  FileWrite artefact);
 
 }  // namespace tinyq::registry

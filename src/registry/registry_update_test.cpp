@@ -154,5 +154,115 @@ TEST(RegistryUpdateTest, WriteInt8ArtifactForAnUnknownIdChangesNothing) {
   EXPECT_EQ(d.entries(), 1u);
 }
 
+// ---- the sidecar follows the registry ----
+
+// A newer-layout sidecar as lusoris/vmaf's Python writes it: 2-space indent, \u escapes, floats.
+const std::string kOldDigest(64, '0');
+const std::string kFp32Digest = sha256_hex("fp32 bytes", 10);
+std::string newer_sidecar(const std::string& int8_sha256, const std::string& quant_mode) {
+  return "{\n  \"id\": \"m\",\n  \"kind\": \"nr\",\n  \"onnx\": \"m.onnx\",\n  \"opset\": 17,\n  \"sha256\": \"" + kFp32Digest +
+         "\",\n  \"quant_mode\": \"" + quant_mode + "\",\n  \"int8_sha256\": \"" + int8_sha256 +
+         "\",\n  \"quant_accuracy_budget_plcc\": 0.01,\n  \"input_shape\": [\n    1,\n    6\n  ],\n"
+         "  \"training\": {\n    \"loso_mean_plcc\": 0.9977367045485502,\n    \"n_pairs\": 70\n  },\n"
+         "  \"notes\": \"Tiny NR \\u2014 frame \\u2192 MOS, 224\\u00d7224.\"\n}\n";
+}
+// The older layout: no digests, no quant_mode.
+const std::string kOlderSidecar =
+    "{\n  \"input_name\": \"features\",\n  \"kind\": \"fr\",\n  \"name\": \"m_v0\",\n  \"onnx_opset\": 17,\n  \"output_name\": \"score\"\n}\n";
+
+TEST(RegistryUpdateTest, SidecarKeysAreSetAndTheRestKeptByteForByte) {
+  auto out = set_sidecar_quant_fields(newer_sidecar(kOldDigest, "static"), "m.json", kDigest, "dynamic");
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  ASSERT_TRUE(out->has_value());
+  EXPECT_EQ(**out, newer_sidecar(kDigest, "dynamic"));
+  // Without a final newline in, none out.
+  std::string bare = newer_sidecar(kOldDigest, "static");
+  bare.pop_back();
+  out = set_sidecar_quant_fields(bare, "m.json", kDigest, "dynamic");
+  ASSERT_TRUE(out.is_ok() && out->has_value());
+  EXPECT_EQ(**out + "\n", newer_sidecar(kDigest, "dynamic"));
+}
+
+TEST(RegistryUpdateTest, SidecarGetsNoNewKeyAndUtf8StaysUtf8) {
+  // Only quant_mode: int8_sha256 is not added. Raw UTF-8 in, raw UTF-8 out.
+  const std::string in = "{\n  \"notes\": \"a \xe2\x80\x94 b\",\n  \"quant_mode\": \"static\"\n}";
+  auto out = set_sidecar_quant_fields(in, "m.json", kDigest, "dynamic");
+  ASSERT_TRUE(out.is_ok() && out->has_value());
+  EXPECT_EQ(**out, "{\n  \"notes\": \"a \xe2\x80\x94 b\",\n  \"quant_mode\": \"dynamic\"\n}");
+}
+
+TEST(RegistryUpdateTest, SidecarWithoutTheKeysOrAlreadyAgreeingNeedsNoWrite) {
+  auto out = set_sidecar_quant_fields(kOlderSidecar, "m.json", kDigest, "dynamic");
+  ASSERT_TRUE(out.is_ok());
+  EXPECT_FALSE(out->has_value());
+  out = set_sidecar_quant_fields(newer_sidecar(kDigest, "dynamic"), "m.json", kDigest, "dynamic");
+  ASSERT_TRUE(out.is_ok());
+  EXPECT_FALSE(out->has_value());
+}
+
+TEST(RegistryUpdateTest, SidecarThatIsNotAnObjectIsAnErrorNamingIt) {
+  for (const char* text : {"[1, 2]", "{\"quant_mode\": ", ""}) {
+    auto out = set_sidecar_quant_fields(text, "dir/m.json", kDigest, "dynamic");
+    ASSERT_FALSE(out.is_ok()) << text;
+    EXPECT_EQ(out.status().code(), StatusCode::kCorrupt);
+    EXPECT_NE(out.status().message().find("'dir/m.json'"), std::string::npos) << out.status().message();
+  }
+}
+
+// A registry with one dynamic entry whose fp32 file is present, so validate checks its sidecar.
+class SidecarWrite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    spit(d_.path() / "m.onnx", "fp32 bytes");
+    registry_ = (d_.path() / "registry.json").string();
+    spit(registry_, "{\n  \"schema_version\": 1,\n  \"models\": [\n    {\n      \"id\": \"m\",\n      \"kind\": \"nr\",\n"
+                    "      \"onnx\": \"m.onnx\",\n      \"sha256\": \"" + kFp32Digest + "\",\n"
+                    "      \"quant_mode\": \"dynamic\"\n    }\n  ]\n}\n");
+  }
+  std::vector<std::string> warnings() const {
+    auto report = validate_registry(registry_);
+    EXPECT_TRUE(report.is_ok());
+    std::vector<std::string> out;
+    if (report.is_ok())
+      for (const auto& l : report->lines)
+        if (l.level != ValidationLine::Level::kOk) out.push_back(l.message);
+    return out;
+  }
+  TempDir d_;
+  std::string registry_;
+};
+
+TEST_F(SidecarWrite, TheSidecarChangesWithTheArtefactAndValidateAgrees) {
+  spit(d_.path() / "m.json", newer_sidecar(kOldDigest, "static"));
+  ASSERT_TRUE(write_int8_artifact(registry_, "m", "old int8").is_ok());
+  ASSERT_TRUE(write_int8_artifact(registry_, "m", "new int8").is_ok());
+  const std::string digest = sha256_hex("new int8", 8);
+  EXPECT_EQ(slurp(d_.path() / "m.json"), newer_sidecar(digest, "dynamic"));
+  EXPECT_TRUE(warnings().empty()) << warnings()[0];
+  EXPECT_EQ(d_.entries(), 4u);  // registry, fp32, int8, sidecar: no temp, backup or journal left
+}
+
+TEST_F(SidecarWrite, AnOlderLayoutSidecarIsLeftAlone) {
+  spit(d_.path() / "m.json", kOlderSidecar);
+  ASSERT_TRUE(write_int8_artifact(registry_, "m", "new int8").is_ok());
+  EXPECT_EQ(slurp(d_.path() / "m.json"), kOlderSidecar);
+  EXPECT_TRUE(warnings().empty()) << warnings()[0];
+}
+
+TEST_F(SidecarWrite, ACorruptSidecarFailsTheWriteNamingItAndNothingChanges) {
+  ASSERT_TRUE(write_int8_artifact(registry_, "m", "old int8").is_ok());
+  const std::string registry = slurp(registry_);
+  for (const std::string corrupt : {"{\"quant_mode\": \"static\",", "[\"quant_mode\"]"}) {
+    spit(d_.path() / "m.json", corrupt);
+    auto written = write_int8_artifact(registry_, "m", "new int8");
+    ASSERT_FALSE(written.is_ok()) << corrupt;
+    EXPECT_NE(written.status().message().find((d_.path() / "m.json").string()), std::string::npos) << written.status().message();
+    EXPECT_EQ(slurp(registry_), registry);
+    EXPECT_EQ(slurp(d_.path() / "m.int8.onnx"), "old int8");
+    EXPECT_EQ(slurp(d_.path() / "m.json"), corrupt);
+    EXPECT_EQ(d_.entries(), 4u);
+  }
+}
+
 }  // namespace
 }  // namespace tinyq::registry

@@ -180,11 +180,12 @@ Status recover_locked(const std::string& registry_path) {
     sync_folder(dir);
   }
   // No change is under way now (we hold the lock): any temp or backup of the registry, the
-  // journal or an int8 artefact is debris from a writer that died.
+  // journal, an int8 artefact or a sidecar is debris from a writer that died.
   std::set<fs::path> targets = {fs::path(registry_path), fs::path(jpath)};
   if (auto reg = Registry::read(registry_path); reg.is_ok())
     for (const RegistryEntry& e : reg->models())
-      if (auto p = reg->resolve(e.int8_onnx()); p.is_ok()) targets.insert(*p);
+      for (const std::string& file : {e.int8_onnx(), e.sidecar()})
+        if (auto p = reg->resolve(file); p.is_ok()) targets.insert(*p);
   for (const fs::path& t : targets) remove_leftovers(t);
   return Status::ok();
 }

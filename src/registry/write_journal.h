@@ -1,5 +1,5 @@
-// Registry changes that survive SIGKILL. A change replaces several files (int8 artefacts, then
-// the registry); no rename sequence makes two files change at once, so a journal beside the
+// Registry changes that survive SIGKILL. A change replaces several files (an int8 artefact, its
+// sidecar when that follows the registry, then the registry); no rename sequence makes two files change at once, so a journal beside the
 // registry names every target and its new digest for as long as the renames run. Whoever writes
 // next (or calls recover) finishes the change when all the new bytes are on disk and otherwise
 // keeps the old files, then deletes the temps. Writers hold an exclusive lock on the folder.

@@ -1,9 +1,10 @@
 // Crash-safe registry writes (issue 8): `tinyq quantize --registry` and `tinyq tune` are killed
 // with SIGKILL, at seeded random moments and, under ptrace, exactly before and after each rename
 // they make, on a scratch registry. After every kill the registry must parse and validate, and
-// the artefact and registry must be the old pair or the new pair; where a kill left a change half
-// done, the next writer's recovery (recover_registry_writes, which every writer runs first) must
-// finish or drop it, and no temp file may remain.
+// the artefact, the sidecar that follows the registry and the registry must be all old or all new
+// (the "pair" below); where a kill left a change half done, the next writer's recovery
+// (recover_registry_writes, which every writer runs first) must finish or drop it, and no temp
+// file may remain.
 //
 // To add a command: give it a scratch state with a known old pair and a deterministic new
 // artefact, then call kill_randomly() and kill_at_renames() with its arguments.
@@ -46,9 +47,9 @@ constexpr int kRandomQuantizeKills = 30;
 constexpr int kRandomTuneKills = 3;
 constexpr int64_t kCalibrationRows = 4;  // enough to calibrate nr_metric, few enough to be quick
 constexpr int64_t kFixtureRows = 6;
-// tune's last renames: the journal, the int8 artefact and the registry (the candidates' files in
-// its temp folder come before them).
-constexpr int kTuneCommitRenames = 3;
+// tune's last renames: the journal, the int8 artefact, the sidecar and the registry (the
+// candidates' files in its temp folder come before them).
+constexpr int kTuneCommitRenames = 4;
 
 // A child running `tinyq ARGS` with TMPDIR set and its output discarded; traced children stop
 // themselves before exec so the parent can set ptrace options.
@@ -169,17 +170,22 @@ class CrashSafety : public ::testing::Test {
     fs::create_directories(tmp_);
     write_scratch_registry(dir_, "static", "\"quant_calibration_set\": \"cal.npz\",\n      \"fixtures\": \"fx.npz\"",
                            kCalibrationRows, kFixtureRows);
+    // A sidecar whose int8_sha256 and quant_mode every write brings in line with the registry.
+    write_bytes(sidecar_path(), "{\n  \"id\": \"nr\",\n  \"onnx\": \"nr.onnx\",\n  \"quant_mode\": \"static\",\n  \"int8_sha256\": \"\",\n"
+                                "  \"notes\": \"scratch \\u2014 sidecar\"\n}\n");
     // The old pair: static with per-tensor weights. The commands under test make other bytes.
     Outcome made = run_cli("quantize --registry " + registry_path().string() + " --model nr --per-tensor");
     ASSERT_EQ(made.code, 0) << made.output;
     old_registry_ = read_bytes(registry_path());
     old_artefact_ = read_bytes(artefact_path());
+    old_sidecar_ = read_bytes(sidecar_path());
     files_ = listing();
   }
   void TearDown() override { fs::remove_all(root_); }
 
   fs::path registry_path() const { return dir_ / "registry.json"; }
   fs::path artefact_path() const { return dir_ / "nr.int8.onnx"; }
+  fs::path sidecar_path() const { return dir_ / "nr.json"; }
 
   std::set<std::string> listing() const {
     std::set<std::string> out;
@@ -190,6 +196,7 @@ class CrashSafety : public ::testing::Test {
   void restore_old() {
     write_bytes(registry_path(), old_registry_);
     write_bytes(artefact_path(), old_artefact_);
+    write_bytes(sidecar_path(), old_sidecar_);
   }
 
   // The new pair, made by one run that is not killed.
@@ -200,16 +207,19 @@ class CrashSafety : public ::testing::Test {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the command failed unkilled";
     new_artefact_ = read_bytes(artefact_path());
+    new_sidecar_ = read_bytes(sidecar_path());
     ASSERT_NE(new_artefact_, old_artefact_) << "the command must change the artefact for the test to mean anything";
+    ASSERT_NE(new_sidecar_, old_sidecar_) << "the command must change the sidecar for the test to mean anything";
   }
 
   Pair pair() const {
     const std::string reg = read_bytes(registry_path());
     const std::string art = read_bytes(artefact_path());
-    if (reg == old_registry_ && art == old_artefact_) return Pair::kOld;
+    const std::string side = read_bytes(sidecar_path());
+    if (reg == old_registry_ && art == old_artefact_ && side == old_sidecar_) return Pair::kOld;
     auto r = Registry::parse(reg, registry_path().string());
     if (!r.is_ok() || !r->find("nr")) return Pair::kTorn;
-    return art == new_artefact_ && r->find("nr")->int8_sha256 == sha_of(art) ? Pair::kNew : Pair::kTorn;
+    return art == new_artefact_ && side == new_sidecar_ && r->find("nr")->int8_sha256 == sha_of(art) ? Pair::kNew : Pair::kTorn;
   }
 
   // A change is half done: its journal names the files recovery must finish or drop.
@@ -272,7 +282,7 @@ class CrashSafety : public ::testing::Test {
   }
 
   fs::path root_, dir_, tmp_;
-  std::string old_registry_, old_artefact_, new_artefact_;
+  std::string old_registry_, old_artefact_, new_artefact_, old_sidecar_, new_sidecar_;
   std::set<std::string> files_;
   bool verbose_ = false;  // one line per kill (the targeted ones)
 };

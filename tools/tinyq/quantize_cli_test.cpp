@@ -360,6 +360,48 @@ TEST_F(QuantizeRegistryCli, AFailureLeavesTheOldArtefactAndRegistry) {
   EXPECT_FALSE(fs::exists(dir_ / "vmaf_tiny_v3.int8.onnx"));
 }
 
+// The sidecar lines of `tinyq registry validate --json`: warnings that it disagrees with the registry.
+std::vector<std::string> sidecar_warnings(const std::string& registry) {
+  const json report = json::parse(cli("registry validate " + registry + " --json").output);
+  std::vector<std::string> out;
+  for (const auto& l : report["lines"])
+    if (l["level"] == "warning" && has(l["message"].get<std::string>(), "sidecar")) out.push_back(l["message"]);
+  return out;
+}
+
+TEST_F(QuantizeRegistryCli, TheSidecarFollowsTheRegistry) {
+  // A newer-layout sidecar as lusoris/vmaf writes it (2-space indent, \u escapes) with a digest
+  // that disagrees with the registry, and an older-layout one that has no digest to follow.
+  auto newer = [](const std::string& digest) {
+    return "{\n  \"id\": \"vmaf_tiny_v3\",\n  \"onnx\": \"vmaf_tiny_v3.onnx\",\n  \"opset\": 17,\n  \"quant_mode\": \"dynamic\",\n"
+           "  \"int8_sha256\": \"" + digest + "\",\n  \"input_shape\": [\n    1,\n    6\n  ],\n"
+           "  \"notes\": \"tiny FR \\u2014 canonical-6 \\u2192 score\"\n}\n";
+  };
+  const std::string older = "{\n  \"input_name\": \"features\",\n  \"kind\": \"fr\",\n  \"name\": \"vmaf_tiny_v4\",\n"
+                            "  \"onnx_opset\": 17,\n  \"output_name\": \"score\"\n}\n";
+  std::ofstream(dir_ / "vmaf_tiny_v3.json", std::ios::binary) << newer(std::string(64, '1'));
+  std::ofstream(dir_ / "vmaf_tiny_v4.json", std::ios::binary) << older;
+  ASSERT_EQ(sidecar_warnings(registry_).size(), 1u);  // the stale digest
+  ASSERT_EQ(cli("quantize --registry " + registry_ + " --model vmaf_tiny_v3").code, 0);
+  ASSERT_EQ(cli("quantize --registry " + registry_ + " --model vmaf_tiny_v4").code, 0);
+  EXPECT_EQ(slurp(dir_ / "vmaf_tiny_v3.json"), newer(sha_of(dir_ / "vmaf_tiny_v3.int8.onnx")));
+  EXPECT_EQ(slurp(dir_ / "vmaf_tiny_v4.json"), older);
+  const std::vector<std::string> left = sidecar_warnings(registry_);
+  EXPECT_TRUE(left.empty()) << left[0];
+}
+
+TEST_F(QuantizeRegistryCli, ACorruptSidecarIsAnErrorNamingItAndNothingIsWritten) {
+  const std::string corrupt = "{\n  \"quant_mode\": \"dynamic\",\n";
+  std::ofstream(dir_ / "vmaf_tiny_v3.json", std::ios::binary) << corrupt;
+  auto r = cli("quantize --registry " + registry_ + " --model vmaf_tiny_v3");
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_TRUE(has(r.output, (dir_ / "vmaf_tiny_v3.json").string())) << r.output;
+  EXPECT_EQ(slurp(registry_), before_);
+  EXPECT_FALSE(fs::exists(dir_ / "vmaf_tiny_v3.int8.onnx"));
+  EXPECT_EQ(slurp(dir_ / "vmaf_tiny_v3.json"), corrupt);
+  for (const auto& f : files()) EXPECT_NE(f[0], '.') << f << " left behind";
+}
+
 // ---- interop with ONNX Runtime ----
 
 // node and tools/ort-peer/node_modules present; without them the test skips, unless
