@@ -17,8 +17,6 @@ namespace {
 namespace fs = std::filesystem;
 using ordered_json = nlohmann::ordered_json;
 
-constexpr int kRegistryIndent = 2;
-
 // Sets `key` in an entry: an existing key keeps its place; a new one goes where alphabetical
 // order puts it when the entry's keys are sorted, else right after `anchor` (or last).
 void place_key(ordered_json& entry, const std::string& key, const std::string& value, const std::string& anchor) {
@@ -60,9 +58,7 @@ Result<std::string> set_entry_fields(const std::string& text, const std::string&
     place_key(m, "quant_mode", quant_mode_name(update.quant_mode), "int8_sha256");
     if (!update.quant_calibration_set.empty()) place_key(m, "quant_calibration_set", update.quant_calibration_set, "quant_mode");
     place_key(m, "notes", update.notes, "description");
-    std::string out = doc.dump(kRegistryIndent, ' ', false, nlohmann::json::error_handler_t::strict);
-    if (!text.empty() && text.back() == '\n') out += '\n';
-    return out;
+    return registry::dump_like(doc, text);
   }
   return Status::not_found("registry '" + name + "' has no model '" + id + "'");
 }

@@ -136,6 +136,14 @@ Status replace_files_together(const std::vector<FileWrite>& files, const std::fu
   return Status::ok();
 }
 
+std::string dump_like(const nlohmann::ordered_json& doc, std::string_view original) {
+  const bool ascii =
+      std::all_of(original.begin(), original.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  std::string out = doc.dump(kRegistryIndent, ' ', ascii, nlohmann::json::error_handler_t::strict);
+  if (!original.empty() && original.back() == '\n') out += '\n';
+  return out;
+}
+
 Result<std::string> set_int8_sha256(std::string_view text, const std::string& name, const std::string& id,
                                     const std::string& digest, std::string* onnx) {
   ordered_json doc = ordered_json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
@@ -179,9 +187,7 @@ Result<std::string> set_int8_sha256(std::string_view text, const std::string& na
     if (!placed) rebuilt[kKey] = digest;
     *entry = std::move(rebuilt);
   }
-  std::string out = doc.dump(kRegistryIndent, ' ', false, nlohmann::json::error_handler_t::strict);
-  if (!text.empty() && text.back() == '\n') out += '\n';
-  return out;
+  return dump_like(doc, text);
 }
 
 Result<std::optional<std::string>> set_sidecar_quant_fields(std::string_view text, const std::string& name,
@@ -198,10 +204,7 @@ Result<std::optional<std::string>> set_sidecar_quant_fields(std::string_view tex
   follow("int8_sha256", int8_sha256);
   follow("quant_mode", quant_mode);
   if (!changed) return std::optional<std::string>();
-  const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
-  std::string out = doc.dump(kRegistryIndent, ' ', ascii, nlohmann::json::error_handler_t::strict);
-  if (!text.empty() && text.back() == '\n') out += '\n';
-  return std::optional<std::string>(std::move(out));
+  return std::optional<std::string>(dump_like(doc, text));
 }
 
 Result<std::vector<FileWrite>> entry_change_files(const Registry& updated, std::string registry_text, const std::string& id,

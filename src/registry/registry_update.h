@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tinyq/status.h"
 
 namespace tinyq {
@@ -35,6 +37,11 @@ Status replace_files_together(const std::vector<FileWrite>& files,
 // the input's final newline. `onnx` receives the entry's "onnx" field.
 Result<std::string> set_int8_sha256(std::string_view registry_text, const std::string& registry_name,
                                     const std::string& id, const std::string& digest, std::string* onnx);
+
+// A registry or sidecar document as text the way `original` was written: a 2-space indent, the
+// original's final newline, and, when the original is all ASCII (as Python's json writes it), any
+// other character as a \u escape, so that an edit changes only the lines it edits.
+std::string dump_like(const nlohmann::ordered_json& doc, std::string_view original);
 
 // The sidecar text with "int8_sha256" and "quant_mode" set to these values, each only where the
 // sidecar already has that key (none is added). nullopt when nothing changes: it has neither key

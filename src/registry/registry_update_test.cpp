@@ -76,6 +76,24 @@ TEST(RegistryUpdateTest, ExistingKeyIsReplacedInPlace) {
                       "\",\n      \"id\": \"a\",\n      \"onnx\": \"a.onnx\"\n    }\n  ]\n}");
 }
 
+// A registry written by Python's json (all ASCII, other characters as \u escapes) keeps its
+// escapes, so the edit changes only the digest's line; a registry holding raw UTF-8 keeps it.
+TEST(RegistryUpdateTest, AnAsciiRegistryKeepsItsEscapesAndUtf8StaysUtf8) {
+  const std::string escaped =
+      "{\n  \"models\": [\n    {\n      \"description\": \"a \\u2014 b\",\n      \"id\": \"a\",\n"
+      "      \"int8_sha256\": \"old\",\n      \"onnx\": \"a.onnx\"\n    }\n  ]\n}\n";
+  std::string onnx;
+  auto out = set_int8_sha256(escaped, "r.json", "a", kDigest, &onnx);
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  std::string want = escaped;
+  want.replace(want.find("\"old\""), 5, "\"" + kDigest + "\"");
+  EXPECT_EQ(*out, want);
+  const std::string raw = "{\"models\": [{\"description\": \"a \u2014 b\", \"id\": \"a\", \"onnx\": \"a.onnx\"}]}";
+  out = set_int8_sha256(raw, "r.json", "a", kDigest, &onnx);
+  ASSERT_TRUE(out.is_ok()) << out.status().to_string();
+  EXPECT_NE(out->find("a \u2014 b"), std::string::npos) << *out;
+}
+
 TEST(RegistryUpdateTest, UnknownIdAndBadJsonAreErrors) {
   std::string onnx;
   auto out = set_int8_sha256(R"({"models": []})", "r.json", "zz", kDigest, &onnx);
