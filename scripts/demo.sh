@@ -66,6 +66,7 @@ run_model vmaf_tiny_v4 out/demo-data/features.npz 4096
 run_model fr_regressor_v1 out/demo-data/features_standardised.npz 4096
 run_model learned_filter_v1 models/data/learned_filter_v1.fixtures.npz 1
 run_model nr_metric_v1 models/data/nr_metric_v1.fixtures.npz 1
+run_model frame_mlp_v1 models/data/frame_mlp_v1.fixtures.npz 4096
 run_model smoke_v0 out/demo-data/smoke.npz 1
 
 echo "demo: build $((BUILT - START)) s, quantise+gate+audit $((GATED - BUILT)) s, run+bench $((SECONDS - GATED)) s;" \
