@@ -16,6 +16,7 @@
 
 #include <time.h>
 
+#include "ir/builder.h"
 #include "kernels/int8/fused_common.h"
 #include "kernels/int8/fused_ops.h"
 #include "kernels/int8/packing.h"
@@ -45,18 +46,6 @@ const std::vector<Layer> kLayers = {
     {64, 64, 1, 28, 1, 1},  {64, 64, 64, 28, 3, 2},  {64, 128, 1, 14, 1, 1},
 };
 
-ir::Attribute ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-ir::Attribute one_int(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
 template <typename T>
 Tensor scalar(T v) {
   return Tensor::from_vector<T>({}, {v});
@@ -138,10 +127,10 @@ int main(int argc, char** argv) {
     int8::pack_conv_weights(w.data(), L.c_out, cin_g, L.k, L.k, packed.data<int8_t>());
     std::vector<float> ws(L.c_out, 0.004f), bias(L.c_out, 0.01f);
     const int64_t pad = L.k / 2;
-    std::map<std::string, ir::Attribute> attrs = {{"kernel_shape", ints({L.k, L.k})},
-                                                  {"strides", ints({L.stride, L.stride})},
-                                                  {"pads", ints({pad, pad, pad, pad})},
-                                                  {"group", one_int(L.groups)}};
+    std::map<std::string, ir::Attribute> attrs = {{"kernel_shape", ir::ints_attr({L.k, L.k})},
+                                                  {"strides", ir::ints_attr({L.stride, L.stride})},
+                                                  {"pads", ir::ints_attr({pad, pad, pad, pad})},
+                                                  {"group", ir::int_attr(L.groups)}};
     const bool last = l + 1 == kLayers.size();
     Tensor x(prev->dtype(), prev->shape());
     std::memcpy(x.raw(), prev->raw(), x.nbytes());

@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "ir/builder.h"
 #include "kernels/quant_params.h"
 #include "tinyq/session.h"
 
@@ -49,13 +49,10 @@ inline bool quantizable(const ir::Node& n, const ir::Graph& g) {
   return true;
 }
 
+// A node named "<first output>_<op>".
 inline ir::Node make_node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = out[0] + "_" + op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
+  const std::string name = out[0] + "_" + op;  // before `out` is moved from
+  return ir::make_node(name, op, std::move(in), std::move(out));
 }
 
 // min/max (with 0) of each named tensor over the calibration rows.
@@ -64,12 +61,7 @@ inline Result<std::map<std::string, std::pair<float, float>>> calibrate(const ir
                                                                         const std::vector<std::vector<Tensor>>& rows) {
   ir::Model probe = fp32;
   for (const auto& t : acts)
-    if (!probe.graph.find_output(t)) {
-      ir::ValueInfo v;
-      v.name = t;
-      v.dtype = DType::kFloat32;
-      probe.graph.outputs.push_back(v);
-    }
+    if (!probe.graph.find_output(t)) probe.graph.outputs.push_back(ir::make_unshaped_value(t, DType::kFloat32));
   SessionOptions so;
   so.graph_passes = false;
   TINYQ_ASSIGN_OR_RETURN(std::unique_ptr<Session> session, Session::from_ir(probe, "calibration", so));
@@ -163,12 +155,7 @@ inline Result<ir::Model> make_static_qdq(const ir::Model& fp32, const std::vecto
       q.initializers[base + "_ws"] = opt.per_channel ? Tensor::from_vector<float>({channels}, ws)
                                                      : Tensor::from_vector<float>({}, ws);
       ir::Node dqw = make_node("DequantizeLinear", {base + "_wq", base + "_ws"}, {base + "_wdq"});
-      if (opt.per_channel) {
-        ir::Attribute ax;
-        ax.kind = ir::Attribute::Kind::kInt;
-        ax.i = axis;
-        dqw.attributes["axis"] = ax;
-      }
+      if (opt.per_channel) dqw.attributes["axis"] = ir::int_attr(axis);
       nodes.push_back(dqw);
       n.inputs[1] = base + "_wdq";
     }

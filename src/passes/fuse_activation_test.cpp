@@ -4,23 +4,17 @@
 
 #include <cmath>
 
+#include "ir/builder.h"
+
 namespace tinyq::passes {
 namespace {
 
+// An unnamed node.
 ir::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
+  return ir::make_node("", op, std::move(in), std::move(out));
 }
 
-ir::ValueInfo output(const std::string& name) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  return v;
-}
+ir::ValueInfo output(const std::string& name) { return ir::make_unshaped_value(name, DType::kFloat32); }
 
 TEST(FuseActivation, FusesReluAndConstantClip) {
   ir::Graph g;
@@ -61,12 +55,8 @@ TEST(FuseActivation, OldClipUsesAttributes) {
   ir::Graph g;
   g.nodes.push_back(node("Conv", {"x", "w"}, {"a"}));
   ir::Node clip = node("Clip", {"a"}, {"y"});
-  ir::Attribute lo, hi;
-  lo.kind = hi.kind = ir::Attribute::Kind::kFloat;
-  lo.f = -1.0f;
-  hi.f = 1.0f;
-  clip.attributes["min"] = lo;
-  clip.attributes["max"] = hi;
+  clip.attributes["min"] = ir::float_attr(-1.0f);
+  clip.attributes["max"] = ir::float_attr(1.0f);
   g.nodes.push_back(clip);
   g.outputs.push_back(output("y"));
   EXPECT_EQ(fuse_activations(g, 6), 1);

@@ -10,52 +10,28 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "ir/builder.h"
 #include "tinyq/session.h"
 
 namespace tinyq::passes::fusion_test {
 
 inline constexpr uint32_t kSeed = 4242;
 
+// A node named "<first output>_node".
 inline ir::Node node(const std::string& op, std::vector<std::string> in, std::vector<std::string> out,
               std::map<std::string, ir::Attribute> attrs = {}) {
-  ir::Node n;
-  n.op_type = op;
-  n.name = out[0] + "_node";
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  n.attributes = std::move(attrs);
-  return n;
+  const std::string name = out[0] + "_node";  // before `out` is moved from
+  return ir::make_node(name, op, std::move(in), std::move(out), std::move(attrs));
 }
 
-inline ir::Attribute ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-inline ir::Attribute integer(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
+inline ir::Attribute ints(std::vector<int64_t> v) { return ir::ints_attr(std::move(v)); }
+inline ir::Attribute integer(int64_t v) { return ir::int_attr(v); }
 
 inline ir::ValueInfo value(const std::string& name, DType t, std::vector<int64_t> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = t;
-  v.has_shape = true;
-  for (int64_t d : dims) v.dims.push_back(ir::Dim{d, ""});
-  return v;
+  return ir::make_value(name, t, ir::fixed_dims(dims));
 }
 
-inline ir::Model model_of(ir::Graph g, int64_t opset = 17) {
-  ir::Model m;
-  m.graph = std::move(g);
-  m.opset_imports[""] = opset;
-  return m;
-}
+inline ir::Model model_of(ir::Graph g, int64_t opset = 17) { return ir::make_model(std::move(g), opset); }
 
 inline int count_op(const ir::Graph& g, const std::string& op) {
   int n = 0;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "io/npy.h"
-#include "ir/graph.h"
+#include "ir/builder.h"
 #include "tinyq/tensor.h"
 
 namespace tinyq::qat::testing {
@@ -24,30 +24,10 @@ inline std::filesystem::path zoo_dir() {
   return std::filesystem::path(TINYQ_TEST_SHARED_DIR) / "zoo";
 }
 
-inline ir::Attribute attr_i(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-inline ir::Attribute attr_f(float v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kFloat;
-  a.f = v;
-  return a;
-}
-inline ir::Attribute attr_ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-inline ir::Attribute attr_s(std::string v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kString;
-  a.s = std::move(v);
-  return a;
-}
+inline ir::Attribute attr_i(int64_t v) { return ir::int_attr(v); }
+inline ir::Attribute attr_f(float v) { return ir::float_attr(v); }
+inline ir::Attribute attr_ints(std::vector<int64_t> v) { return ir::ints_attr(std::move(v)); }
+inline ir::Attribute attr_s(std::string v) { return ir::string_attr(std::move(v)); }
 
 // Uniform values in [lo, hi) from a fixed seed.
 inline Tensor random_tensor(Shape shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
@@ -76,12 +56,8 @@ class GraphBuilder {
   }
   GraphBuilder& node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs,
                      std::map<std::string, ir::Attribute> attrs = {}) {
-    ir::Node n;
-    n.name = op + "_" + std::to_string(m_.graph.nodes.size());
-    n.op_type = op;
-    n.inputs = std::move(inputs);
-    n.outputs = std::move(outputs);
-    n.attributes = std::move(attrs);
+    ir::Node n = ir::make_node(op + "_" + std::to_string(m_.graph.nodes.size()), op, std::move(inputs),
+                               std::move(outputs), std::move(attrs));
     n.index = static_cast<int>(m_.graph.nodes.size());
     m_.graph.nodes.push_back(std::move(n));
     return *this;
@@ -90,12 +66,9 @@ class GraphBuilder {
 
  private:
   static ir::ValueInfo value(const std::string& name, const std::vector<int64_t>& dims) {
-    ir::ValueInfo v;
-    v.name = name;
-    v.dtype = DType::kFloat32;
-    v.has_shape = true;
-    for (int64_t d : dims) v.dims.push_back(d < 0 ? ir::Dim{-1, "batch"} : ir::Dim{d, ""});
-    return v;
+    std::vector<ir::Dim> ds;
+    for (int64_t d : dims) ds.push_back(d < 0 ? ir::Dim{-1, "batch"} : ir::Dim{d, ""});
+    return ir::make_value(name, DType::kFloat32, std::move(ds));
   }
   ir::Model m_;
 };

@@ -5,33 +5,18 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "ir/builder.h"
 
 namespace tinyq::quant::testing {
 
 inline ir::ValueInfo f32(const std::string& name, std::vector<ir::Dim> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  v.has_shape = true;
-  v.dims = std::move(dims);
-  return v;
+  return ir::make_value(name, DType::kFloat32, std::move(dims));
 }
 
-inline ir::Attribute int_attr(int64_t i) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = i;
-  return a;
-}
+using ir::int_attr;
 
 inline ir::Node make(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
+  return ir::make_node(name, op, std::move(in), std::move(out));
 }
 
 // x [N,4] -> Gemm "fc1" (w1 [3,4], transB=1, bias b1) -> h -> Relu -> r -> MatMul "mm" (w2 [3,2]) -> y.
@@ -56,7 +41,7 @@ inline ir::Model mlp_model(int64_t opset = 17) {
   g.nodes.push_back(fc1);
   g.nodes.push_back(make("relu", "Relu", {"h"}, {"r"}));
   g.nodes.push_back(make("mm", "MatMul", {"r", "w2"}, {"y"}));
-  for (size_t i = 0; i < g.nodes.size(); ++i) g.nodes[i].index = static_cast<int>(i);
+  ir::number_nodes(g);
   return m;
 }
 
@@ -72,7 +57,7 @@ inline ir::Model conv_model(int64_t opset = 17) {
   g.initializers["b"] = Tensor::from_vector<float>({2}, {0.25f, -0.75f});
   g.nodes.push_back(make("conv", "Conv", {"x", "w", "b"}, {"c"}));
   g.nodes.push_back(make("add", "Add", {"x", "c"}, {"y"}));
-  for (size_t i = 0; i < g.nodes.size(); ++i) g.nodes[i].index = static_cast<int>(i);
+  ir::number_nodes(g);
   return m;
 }
 

@@ -4,26 +4,18 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "ir/builder.h"
 
 namespace tinyq::quant::testing {
 
 inline ir::ValueInfo float_value(const std::string& name, std::vector<ir::Dim> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  v.has_shape = true;
-  v.dims = std::move(dims);
-  return v;
+  return ir::make_value(name, DType::kFloat32, std::move(dims));
 }
 
+// A node named "<op>_<first output>".
 inline ir::Node node(const std::string& op, std::vector<std::string> inputs, std::vector<std::string> outputs) {
-  ir::Node n;
-  n.name = op + "_" + outputs[0];
-  n.op_type = op;
-  n.inputs = std::move(inputs);
-  n.outputs = std::move(outputs);
-  return n;
+  const std::string name = op + "_" + outputs[0];  // before `outputs` is moved from
+  return ir::make_node(name, op, std::move(inputs), std::move(outputs));
 }
 
 // x [batch, features] -> Relu -> r -> Mul by the initializer two (= 2) -> y. Intermediate values:
@@ -38,7 +30,7 @@ inline ir::Model relu_mul_model(int64_t features) {
   g.initializers["two"] = Tensor::from_vector<float>({}, {2.0f});
   g.nodes.push_back(node("Relu", {"x"}, {"r"}));
   g.nodes.push_back(node("Mul", {"r", "two"}, {"y"}));
-  for (size_t i = 0; i < g.nodes.size(); ++i) g.nodes[i].index = static_cast<int>(i);
+  ir::number_nodes(g);
   return m;
 }
 

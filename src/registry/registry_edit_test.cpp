@@ -8,26 +8,21 @@
 
 #include "ir/graph.h"
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace tinyq {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+std::string read(const fs::path& p) { return test_files::slurp(p); }
+void write(const fs::path& p, const std::string& s) { test_files::spit(p, s); }
 std::string sha(const std::string& s) { return sha256_hex(s.data(), s.size()); }
 
 class RegistryEdit : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tinyq_registry_edit_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_registry_edit_test");
     fs::copy_file(fs::path(TINYQ_SOURCE_DIR) / "models" / "smoke_v0.onnx", dir_ / "m.onnx");
     write(dir_ / "cal.npz", "calibration");
     original_ = "{\n  \"schema_version\": 1,\n  \"models\": [\n    {\n      \"id\": \"m\",\n      \"kind\": \"fr\",\n"

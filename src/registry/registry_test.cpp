@@ -12,6 +12,7 @@
 
 #include "registry/json_schema.h"
 #include "util/file.h"
+#include "util/test_files.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -27,10 +28,7 @@ fs::path shared_dir() {
 fs::path zoo_models() { return shared_dir() / "zoo" / "models"; }
 fs::path source_dir() { return TINYQ_SOURCE_DIR; }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using test_files::slurp;
 
 std::string sha_of(const fs::path& p) {
   std::string b = slurp(p);
@@ -66,9 +64,7 @@ bool has_problem(const Registry& r, const std::string& pointer, const std::strin
 class RegistryDir : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tinyq_registry_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_registry_test");
     fs::create_directories(dir_ / "reg");
   }
   void TearDown() override { fs::remove_all(dir_); }

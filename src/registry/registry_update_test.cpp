@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace tinyq::registry {
 namespace {
@@ -16,22 +17,13 @@ namespace fs = std::filesystem;
 
 const std::string kDigest(64, 'a');
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+using test_files::slurp;
+using test_files::spit;
 
 class TempDir {
  public:
   TempDir() {
-    path_ = fs::temp_directory_path() / ("tinyq_regupd_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
+    path_ = test_files::fresh_test_dir("tinyq_regupd");
   }
   ~TempDir() { fs::remove_all(path_); }
   const fs::path& path() const { return path_; }

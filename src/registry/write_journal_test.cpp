@@ -10,17 +10,15 @@
 #include <set>
 
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace tinyq::registry {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+std::string read(const fs::path& p) { return test_files::slurp(p); }
+void write(const fs::path& p, const std::string& s) { test_files::spit(p, s); }
 std::string sha(const std::string& s) { return sha256_hex(s.data(), s.size()); }
 
 std::string registry_text(const std::string& int8_digest) {
@@ -32,10 +30,7 @@ std::string registry_text(const std::string& int8_digest) {
 class Journal : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tinyq_journal_test_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_journal_test");
     write(dir_ / "m.onnx", "fp32");
     write(artefact(), kOld);
     write(reg(), registry_text(sha(kOld)));

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ir/graph.h"
+#include "ir/builder.h"
 #include "tinyq/session.h"
 
 namespace tinyq {
@@ -19,27 +19,12 @@ namespace {
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
-ir::Attribute ints(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
+using ir::int_attr;
 
-ir::Attribute int_attr(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
+ir::Attribute ints(std::vector<int64_t> v) { return ir::ints_attr(std::move(v)); }
 
 ir::ValueInfo value(const std::string& name, const Shape& dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  v.has_shape = true;
-  for (int64_t d : dims) v.dims.push_back({d, ""});
-  return v;
+  return ir::make_value(name, DType::kFloat32, ir::fixed_dims(dims));
 }
 
 struct HostileCase {
@@ -55,20 +40,12 @@ HostileCase one_node(const std::string& what, const std::string& op, const Shape
   m.opset_imports[""] = opset;
   ir::Graph& g = m.graph;
   g.inputs.push_back(value("x", x_shape));
-  ir::ValueInfo y;
-  y.name = "y";
-  y.dtype = DType::kFloat32;
-  g.outputs.push_back(y);
-  ir::Node n;
-  n.op_type = op;
-  n.name = what;
-  n.inputs.push_back("x");
+  g.outputs.push_back(ir::make_unshaped_value("y", DType::kFloat32));
+  ir::Node n = ir::make_node(what, op, {"x"}, {"y"}, std::move(attrs));
   for (auto& [name, t] : constants) {
     n.inputs.push_back(name);
     if (!name.empty()) g.initializers[name] = t;
   }
-  n.outputs.push_back("y");
-  n.attributes = std::move(attrs);
   g.nodes.push_back(std::move(n));
   EXPECT_TRUE(ir::topo_sort(g).is_ok());
   return {what, std::move(m)};

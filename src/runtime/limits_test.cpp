@@ -16,16 +16,10 @@ namespace {
 
 constexpr const char* kName = "hostile";
 
+using runtime_test::add_relu_model;
+using runtime_test::model_of;
 using runtime_test::node;
 using runtime_test::value;
-
-ir::Model model_of(ir::Graph g, int64_t opset = 17) {
-  ir::Model m;
-  m.opset_imports[""] = opset;
-  m.graph = std::move(g);
-  EXPECT_TRUE(ir::topo_sort(m.graph).is_ok());
-  return m;
-}
 
 // y = Op(x, <initializer k>) with x fixed at `x_dims` (float32).
 ir::Model unary_with_constant(const std::string& op, std::vector<ir::Dim> x_dims, Tensor k, int64_t opset = 17) {
@@ -37,17 +31,6 @@ ir::Model unary_with_constant(const std::string& op, std::vector<ir::Dim> x_dims
   if (op == "Resize") g.nodes.push_back(node(op, {"x", "", "k"}, {"y"}));
   else g.nodes.push_back(node(op, {"x", "k"}, {"y"}));
   return model_of(std::move(g), opset);
-}
-
-// y = relu(x + bias), x: [N,3]
-ir::Model add_relu_model() {
-  ir::Graph g;
-  g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {3, ""}}));
-  g.outputs.push_back(value("y", DType::kFloat32, {{-1, "N"}, {3, ""}}));
-  g.initializers["bias"] = Tensor::from_vector<float>({3}, {1.0f, -2.0f, 0.5f});
-  g.nodes.push_back(node("Add", {"x", "bias"}, {"s"}));
-  g.nodes.push_back(node("Relu", {"s"}, {"y"}));
-  return model_of(std::move(g));
 }
 
 Tensor rows(int64_t n) {
@@ -99,10 +82,7 @@ TEST(SessionLimits, PadTo2To40ElementsIsRefusedAtLoad) {
 // An empty tensor reshaped to [2^40, 0] holds nothing, but kernels still walk its dimensions.
 TEST(SessionLimits, ReshapeOfAnEmptyTensorToHugeDimensionsIsRefused) {
   ir::Model m = unary_with_constant("Reshape", {{0, ""}}, Tensor::from_vector<int64_t>({2}, {int64_t{1} << 40, 0}), 14);
-  ir::Attribute allow_zero;
-  allow_zero.kind = ir::Attribute::Kind::kInt;
-  allow_zero.i = 1;
-  m.graph.nodes[0].attributes["allowzero"] = allow_zero;
+  m.graph.nodes[0].attributes["allowzero"] = ir::int_attr(1);
   expect_limit(open_status(std::move(m)), "max_tensor_elements");
 }
 
@@ -147,10 +127,7 @@ TEST(SessionLimits, IntermediateTensorsPlannedAtRunTime) {
   g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {3, ""}}));
   g.outputs.push_back(value("y", DType::kFloat32, {{-1, ""}, {3, ""}}));
   ir::Node concat = node("Concat", {"x", "x"}, {"y"});
-  ir::Attribute axis;
-  axis.kind = ir::Attribute::Kind::kInt;
-  axis.i = 0;
-  concat.attributes["axis"] = axis;
+  concat.attributes["axis"] = ir::int_attr(0);
   g.nodes.push_back(concat);
   SessionOptions o;
   o.limits.max_tensor_elements = 3000;

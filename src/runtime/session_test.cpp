@@ -57,27 +57,10 @@ void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcep
 namespace tinyq {
 namespace {
 
+using runtime_test::add_relu_model;
+using runtime_test::model_of;
 using runtime_test::node;
 using runtime_test::value;
-
-ir::Model model_of(ir::Graph g) {
-  ir::Model m;
-  m.opset_imports[""] = 17;
-  m.graph = std::move(g);
-  EXPECT_TRUE(ir::topo_sort(m.graph).is_ok());
-  return m;
-}
-
-// y = relu(x + bias), x: [N,3]
-ir::Model add_relu_model() {
-  ir::Graph g;
-  g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {3, ""}}));
-  g.outputs.push_back(value("y", DType::kFloat32, {{-1, "N"}, {3, ""}}));
-  g.initializers["bias"] = Tensor::from_vector<float>({3}, {1.0f, -2.0f, 0.5f});
-  g.nodes.push_back(node("Add", {"x", "bias"}, {"s"}));
-  g.nodes.push_back(node("Relu", {"s"}, {"y"}));
-  return model_of(std::move(g));
-}
 
 TEST(Session, RunsAtEveryBatchSize) {
   auto s = Session::from_ir(add_relu_model(), "add_relu");
@@ -145,9 +128,7 @@ TEST(Session, UnknownAttributeIsALoadTimeError) {
   g.inputs.push_back(value("x", DType::kFloat32, {{-1, "N"}, {2, ""}}));
   g.outputs.push_back(value("y", DType::kFloat32, {{-1, "N"}, {2, ""}}));
   ir::Node n = node("Identity", {"x"}, {"y"});
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  n.attributes["bogus"] = a;
+  n.attributes["bogus"] = ir::int_attr(0);
   g.nodes.push_back(n);
   auto s = Session::from_ir(model_of(std::move(g)), "m");
   ASSERT_FALSE(s.is_ok());
@@ -180,16 +161,10 @@ TEST(Session, ShapeOfAnInputFoldsWithoutKeyingOnItsValues) {
   g.outputs.push_back(value("y", DType::kFloat32, {{-1, "batch"}, {4, ""}}));
   g.initializers["minus_one"] = Tensor::from_vector<int64_t>({1}, {-1});
   ir::Node shape = node("Shape", {"x"}, {"dims"});
-  ir::Attribute end;
-  end.kind = ir::Attribute::Kind::kInt;
-  end.i = 1;
-  shape.attributes["end"] = end;
+  shape.attributes["end"] = ir::int_attr(1);
   g.nodes.push_back(shape);
   ir::Node concat = node("Concat", {"dims", "minus_one"}, {"target"});
-  ir::Attribute axis;
-  axis.kind = ir::Attribute::Kind::kInt;
-  axis.i = 0;
-  concat.attributes["axis"] = axis;
+  concat.attributes["axis"] = ir::int_attr(0);
   g.nodes.push_back(concat);
   g.nodes.push_back(node("Reshape", {"x", "target"}, {"y"}));
   ir::Model m = model_of(std::move(g));

@@ -40,7 +40,7 @@
 
 #include "frame_features.h"
 #include "io/npy.h"
-#include "ir/graph.h"
+#include "ir/builder.h"
 #include "onnx/onnx_io.h"
 #include "tinyq/registry.h"
 #include "tinyq/session.h"
@@ -305,24 +305,6 @@ Trained train(const std::vector<Row>& rows) {
 
 // ---- The ONNX model ----
 
-ir::ValueInfo f32_value(const std::string& name, std::vector<ir::Dim> dims) {
-  ir::ValueInfo v;
-  v.name = name;
-  v.dtype = DType::kFloat32;
-  v.has_shape = true;
-  v.dims = std::move(dims);
-  return v;
-}
-
-ir::Node make_node(const std::string& name, const std::string& op, std::vector<std::string> in, std::vector<std::string> out) {
-  ir::Node n;
-  n.name = name;
-  n.op_type = op;
-  n.inputs = std::move(in);
-  n.outputs = std::move(out);
-  return n;
-}
-
 Tensor f32_tensor(Shape shape, const std::vector<double>& v, double scale = 1, double shift = 0) {
   std::vector<float> f(v.size());
   for (size_t i = 0; i < v.size(); ++i) f[i] = static_cast<float>(v[i] * scale + shift);
@@ -342,8 +324,8 @@ ir::Model build_model(const Trained& t) {
   ir::Graph& g = model.graph;
   g.name = kModelId;
   const ir::Dim batch{-1, "N"};
-  g.inputs.push_back(f32_value("features", {batch, ir::Dim{kFeatures, ""}}));
-  g.outputs.push_back(f32_value("score", {batch}));
+  g.inputs.push_back(ir::make_value("features", DType::kFloat32, {batch, ir::Dim{kFeatures, ""}}));
+  g.outputs.push_back(ir::make_value("score", DType::kFloat32, {batch}));
   std::vector<double> mean(t.mean.begin(), t.mean.end()), sd(t.std.begin(), t.std.end());
   g.initializers["feature_mean"] = f32_tensor({kFeatures}, mean);
   g.initializers["feature_std"] = f32_tensor({kFeatures}, sd);
@@ -355,21 +337,16 @@ ir::Model build_model(const Trained& t) {
   g.initializers["fc3.weight"] = f32_tensor({1, kHidden2}, t.net.w3, t.target_std);
   g.initializers["fc3.bias"] = f32_tensor({1}, t.net.b3, t.target_std, t.target_mean);
   g.initializers["score_shape"] = Tensor::from_vector<int64_t>({1}, {-1});
-  ir::Attribute trans_b;
-  trans_b.kind = ir::Attribute::Kind::kInt;
-  trans_b.i = 1;
-  g.nodes.push_back(make_node("sub_mean", "Sub", {"features", "feature_mean"}, {"centred"}));
-  g.nodes.push_back(make_node("div_std", "Div", {"centred", "feature_std"}, {"standardised"}));
+  g.nodes.push_back(ir::make_node("sub_mean", "Sub", {"features", "feature_mean"}, {"centred"}));
+  g.nodes.push_back(ir::make_node("div_std", "Div", {"centred", "feature_std"}, {"standardised"}));
   const std::array<std::array<std::string, 4>, 3> layers = {{{"fc1", "standardised", "fc1.out", "relu1.out"},
                                                              {"fc2", "relu1.out", "fc2.out", "relu2.out"},
                                                              {"fc3", "relu2.out", "fc3.out", ""}}};
   for (const auto& [name, in, out, relu] : layers) {
-    ir::Node gemm = make_node(name, "Gemm", {in, name + ".weight", name + ".bias"}, {out});
-    gemm.attributes["transB"] = trans_b;
-    g.nodes.push_back(gemm);
-    if (!relu.empty()) g.nodes.push_back(make_node(name == "fc1" ? "relu1" : "relu2", "Relu", {out}, {relu}));
+    g.nodes.push_back(ir::make_node(name, "Gemm", {in, name + ".weight", name + ".bias"}, {out}, {{"transB", ir::int_attr(1)}}));
+    if (!relu.empty()) g.nodes.push_back(ir::make_node(name == "fc1" ? "relu1" : "relu2", "Relu", {out}, {relu}));
   }
-  g.nodes.push_back(make_node("flatten_score", "Reshape", {"fc3.out", "score_shape"}, {"score"}));
+  g.nodes.push_back(ir::make_node("flatten_score", "Reshape", {"fc3.out", "score_shape"}, {"score"}));
   ok_or_fail(ir::topo_sort(g));
   return model;
 }

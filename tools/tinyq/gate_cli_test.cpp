@@ -13,6 +13,7 @@
 #include "cli_test_util.h"
 #include "io/npy.h"
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -23,10 +24,7 @@ namespace {
 using cli::testing::Outcome;
 Outcome cli(const std::string& args) { return cli::testing::run_cli(args); }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
-}
+using test_files::slurp;
 std::string sha_of(const fs::path& p) {
   std::string b = slurp(p);
   return sha256_hex(b.data(), b.size());
@@ -36,10 +34,7 @@ bool has(const std::string& text, const std::string& what) { return text.find(wh
 class GateCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tinyq_gate_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_gate_cli");
   }
   void TearDown() override { fs::remove_all(dir_); }
 

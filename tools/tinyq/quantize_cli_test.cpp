@@ -16,6 +16,7 @@
 #include "cli_test_util.h"
 #include "io/npy.h"
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -41,12 +42,7 @@ constexpr double kOrtRmsSteps = 1.0;  // RMS of the difference: at most one step
 constexpr double kOrtMaxSteps = 4.0;  // no single value further than this (flip cascades)
 constexpr double kU8Levels = 255.0;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test_files::slurp;
 
 std::string sha_of(const fs::path& p) {
   const std::string b = slurp(p);
@@ -68,13 +64,7 @@ Tensor feature_rows(int64_t n, uint32_t seed) {
 class QuantizeCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    // A parameterised test's name holds a '/' ("Name/3"), which would nest the folder in one that
-    // TearDown never removes.
-    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::replace(name.begin(), name.end(), '/', '_');
-    dir_ = fs::temp_directory_path() / ("tinyq_quantize_cli_" + std::to_string(::getpid()) + "_" + name);
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_quantize_cli");  // a parameterised test's '/' becomes '_'
     cal_ = (dir_ / "cal.npz").string();
     ASSERT_TRUE(io::write_npz(cal_, {{"features", feature_rows(64, 1)}}).is_ok());
     inputs_ = (dir_ / "in.npz").string();

@@ -13,6 +13,7 @@
 #include "cli_test_util.h"
 #include "io/npy.h"
 #include "tinyq/registry.h"
+#include "util/test_files.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -43,10 +44,7 @@ std::string sha_of(const fs::path& p) {
 class RegistryCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("tinyq_registry_cli_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    dir_ = test_files::fresh_test_dir("tinyq_registry_cli");
     inputs_ = (dir_ / "in.npz").string();
     Tensor rows = Tensor::from_vector<float>({2, 6}, {0.95f, 0.45f, 0.8f, 0.88f, 0.92f, 3.5f, 0.8f, 0.3f, 0.6f, 0.7f, 0.78f, 12.0f});
     ASSERT_TRUE(io::write_npz(inputs_, {{"features", rows}}).is_ok());
