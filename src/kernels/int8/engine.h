@@ -87,12 +87,13 @@ void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps,
 void gemm(Isa isa, const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int64_t k, int64_t n_cols,
           const Epilogue& e, void* out);
 
-// One row of a dynamic (float-output) matmul fused end to end, for the 1-row MLP layers, whose
-// products are so short that separate steps (range, quantisation, per-channel arrays, product,
-// output range) and their memory hand-offs cost more than the products: x's range (given or
-// scanned), DynamicQuantizeLinear's parameters, x quantised into registers' reach, the sums,
-// the float epilogue (scale x_scale * w_scale[c], bias, clamp) and y's range, all as the
-// general path computes them, bit for bit. No weight zero points, no residual, k <= kDynRowMaxK.
+// One row of a dynamic (float-output) matmul fused end to end (engine_row-inl.h), for the
+// 1-row MLP layers, whose products are so short that separate steps (range, quantisation,
+// per-channel arrays, product, output range) and their memory hand-offs cost more than the
+// products: x's range (given or scanned), DynamicQuantizeLinear's parameters, x quantised into
+// registers' reach, the sums, the float epilogue (scale x_scale * w_scale[c], bias, clamp) and
+// y's range, all as the general path computes them, bit for bit. No weight zero points, no
+// residual, k <= kDynRowMaxK.
 struct DynRow {
   int64_t k = 0;
   const int8_t* packed = nullptr;   // packing.h's GEMM layout for [k][n]

@@ -182,6 +182,7 @@ constexpr int kGemmRows2 = 3;
 constexpr int kGemmRows4 = 1;
 
 #include "kernels/int8/engine-inl.h"
+#include "kernels/int8/engine_row-inl.h"
 
 }  // namespace
 

@@ -164,6 +164,7 @@ constexpr int kGemmRows2 = 8;
 constexpr int kGemmRows4 = 5;
 
 #include "kernels/int8/engine-inl.h"
+#include "kernels/int8/engine_row-inl.h"
 
 }  // namespace
 
