@@ -12,6 +12,7 @@
 // Register blocks only stay in registers when their loops are fully unrolled.
 #define TINYQ_UNROLL _Pragma("GCC unroll 32")
 #define TINYQ_NOINLINE __attribute__((noinline))
+#define TINYQ_INLINE __attribute__((always_inline)) inline
 
 // Per-channel epilogue operands as vectors: broadcasts (conv: channels are rows of lanes) or
 // loads (GEMM: channels are lanes).
@@ -184,10 +185,12 @@ struct ConvBlockArgs {
   int last_count;          // valid lanes of the last pixel vector
 };
 
-// The epilogue of a conv block, kept out of line so that the accumulation loop has the
-// registers to itself.
+// The epilogue of a conv block, inlined into the block: the sums then go from registers to the
+// epilogue without a trip through memory. (Out of line, the block stored every sum and the
+// epilogue loaded it again; inlining measured 1-3% faster on nr_metric_v1 and learned_filter_v1,
+// dynamic and static, Zen 4.)
 template <EpiForm K, int OCB, int XV>
-TINYQ_NOINLINE void conv_block_finish_k(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a_in,
+TINYQ_INLINE void conv_block_finish_k(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs& a_in,
                                         const Epilogue& e_in, void* out) {
   // Local copies: output stores may alias the caller's Epilogue and block arguments, which would
   // force the compiler to reload their fields after every store.
@@ -270,7 +273,7 @@ void conv_block(const ConvBlockArgs& a, const Epilogue& e, void* out) {
 // One output channel (depthwise, or a single-channel output): R output rows x XV pixel vectors
 // per block instead, so that small planes still give the registers enough work per call.
 template <EpiForm K, int R, int XV>
-TINYQ_NOINLINE void rows_block_finish_k(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a_in, int64_t out_w,
+TINYQ_INLINE void rows_block_finish_k(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a_in, int64_t out_w,
                                         const Epilogue& e_in, void* out) {
   const Epilogue e = e_in;  // see conv_block_finish_k
   const ConvBlockArgs a = a_in;
