@@ -1,5 +1,5 @@
-// Small builders for graphs made by hand: the tests' models, the benchmarks' stand-ins and the
-// generators in tools/. Each returns a plain IR value, so a caller still sets any field a builder
+// Small builders for graphs made by hand: the tests' models, the benchmarks' stand-ins, the
+// generators in tools/, and the attributes the passes and the QDQ writer add. Each returns a plain IR value, so a caller still sets any field a builder
 // leaves alone (Node::domain, a fused clamp, ...). Header-only; nothing here checks the graph
 // (topo_sort does that).
 #pragma once
@@ -58,6 +58,13 @@ inline Attribute ints_attr(std::vector<int64_t> v) {
   Attribute a;
   a.kind = Attribute::Kind::kInts;
   a.ints = std::move(v);
+  return a;
+}
+
+inline Attribute floats_attr(std::vector<float> v) {
+  Attribute a;
+  a.kind = Attribute::Kind::kFloats;
+  a.floats = std::move(v);
   return a;
 }
 

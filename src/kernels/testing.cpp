@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "ir/builder.h"
+
 namespace tinyq::kernels::testing {
 
 Result<std::vector<Tensor>> run_op(const OpCall& call) {
@@ -43,10 +45,10 @@ Result<std::vector<Tensor>> run_op(const OpCall& call) {
   return outputs;
 }
 
-ir::Attribute attr_int(int64_t v) { ir::Attribute a; a.kind = ir::Attribute::Kind::kInt; a.i = v; return a; }
-ir::Attribute attr_float(float v) { ir::Attribute a; a.kind = ir::Attribute::Kind::kFloat; a.f = v; return a; }
-ir::Attribute attr_string(std::string v) { ir::Attribute a; a.kind = ir::Attribute::Kind::kString; a.s = std::move(v); return a; }
-ir::Attribute attr_ints(std::vector<int64_t> v) { ir::Attribute a; a.kind = ir::Attribute::Kind::kInts; a.ints = std::move(v); return a; }
-ir::Attribute attr_floats(std::vector<float> v) { ir::Attribute a; a.kind = ir::Attribute::Kind::kFloats; a.floats = std::move(v); return a; }
+ir::Attribute attr_int(int64_t v) { return ir::int_attr(v); }
+ir::Attribute attr_float(float v) { return ir::float_attr(v); }
+ir::Attribute attr_string(std::string v) { return ir::string_attr(std::move(v)); }
+ir::Attribute attr_ints(std::vector<int64_t> v) { return ir::ints_attr(std::move(v)); }
+ir::Attribute attr_floats(std::vector<float> v) { return ir::floats_attr(std::move(v)); }
 
 }  // namespace tinyq::kernels::testing

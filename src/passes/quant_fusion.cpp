@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/builder.h"
 #include "kernels/int8/fused_common.h"
 #include "kernels/int8/packing.h"
 #include "kernels/kernel.h"
@@ -202,13 +203,6 @@ void set_clamp(ir::Node& fused, float lo, float hi) {
   fused.clamp_max = hi;
 }
 
-ir::Attribute ints_attr(std::vector<int64_t> v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInts;
-  a.ints = std::move(v);
-  return a;
-}
-
 // Constant int8 weights and their zero points as the engine needs them (int8; uint8 weights
 // are shifted by -128 together with their zero point, which leaves w - zero_point unchanged).
 struct Weights {
@@ -276,7 +270,7 @@ Tensor pack_gemm(const Tensor& w, bool trans_b, int64_t* n_out) {
 void copy_conv_attrs(const ir::Node& conv, const Shape& w_shape, ir::Node& fused) {
   for (const char* k : {"auto_pad", "dilations", "group", "pads", "strides"})
     if (const ir::Attribute* a = conv.attr(k)) fused.attributes[k] = *a;
-  fused.attributes["kernel_shape"] = ints_attr(std::vector<int64_t>(w_shape.begin() + 2, w_shape.end()));
+  fused.attributes["kernel_shape"] = ir::ints_attr(std::vector<int64_t>(w_shape.begin() + 2, w_shape.end()));
 }
 
 // Follows an optional Relu/Clip after `cur`; returns the node and its bounds.
@@ -374,10 +368,7 @@ bool fuse_dynamic(Index& ix, ir::Node& n) {
   } else {
     int64_t cols = 0;
     packed = ix.add_initializer(base + "_w_packed", pack_gemm(weights->w, false, &cols));
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kInt;
-    a.i = cols;
-    fused.attributes["n"] = a;
+    fused.attributes["n"] = ir::int_attr(cols);
   }
   set_clamp(fused, lo, hi);
   fused.inputs = {fold ? dql->inputs[0] : n.inputs[0], fold ? "" : x_scale,
@@ -576,13 +567,6 @@ bool read_qdq_bias(Index& ix, const std::string& v, int64_t channels, int64_t ou
   return true;
 }
 
-ir::Attribute int_attr(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
-}
-
 enum class QdqFused { kNone, kStatic, kDynamic };
 
 // Conv / Gemm / MatMul whose inputs are DequantizeLinear'd activations and constant weights.
@@ -680,10 +664,10 @@ QdqFused fuse_qdq(Index& ix, ir::Node& n) {
   } else {
     int64_t cols = 0;
     packed = ix.add_initializer(base + "_w_packed", pack_gemm(wt->w.w, ga.trans_b, &cols));
-    fused.attributes["n"] = int_attr(cols);
+    fused.attributes["n"] = ir::int_attr(cols);
   }
   set_clamp(fused, lo, hi);
-  if (dequantize) fused.attributes[i8::kDequantizeOutputAttr] = int_attr(1);
+  if (dequantize) fused.attributes[i8::kDequantizeOutputAttr] = ir::int_attr(1);
   fused.inputs = {xs->x, xs->scale, xs->zero_point, packed,
                   ix.add_initializer(base + "_w_scale", vector_tensor(w_scale)),
                   all_zero(wt->w.zero) ? "" : ix.add_initializer(base + "_w_zero_point", zero_point_tensor(wt->w.zero)),

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <set>
 
+#include "ir/builder.h"
 #include "quant/plan.h"
 #include "quant/weights.h"
 
@@ -38,13 +39,6 @@ Status raise_opset(ir::Model& m) {
   m.opset_imports[key] = kQdqOpset;
   m.ir_version = std::max(m.ir_version, kQdqIrVersion);
   return Status::ok();
-}
-
-ir::Attribute int_attr(int64_t v) {
-  ir::Attribute a;
-  a.kind = ir::Attribute::Kind::kInt;
-  a.i = v;
-  return a;
 }
 
 // Builds the rewritten graph: names new values without clashing, emits each Q/DQ chain once,
@@ -223,7 +217,7 @@ class Writer {
                                   : Tensor::from_vector<float>({}, {scales[0]});
     const std::string dq = keep_name_.count(w.initializer) ? w.initializer : fresh(w.initializer + "_dq");
     ir::Node n = node("DequantizeLinear", {wq, ws}, {dq});
-    if (per_axis) n.attributes["axis"] = int_attr(w.axis);
+    if (per_axis) n.attributes["axis"] = ir::int_attr(w.axis);
     out->push_back(std::move(n));
     weights_.insert(w.initializer);
     weight_dq_[key] = dq;
