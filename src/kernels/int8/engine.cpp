@@ -155,8 +155,12 @@ void stage_conv_image(const ConvPlan& p, const uint8_t* x, int64_t n, int64_t g,
   const ConvShape& s = p.s;
   const int64_t in_plane = s.in_h * s.in_w;
   const uint8_t* image = x + (n * s.c_in() + g * s.cin_g) * in_plane;
-  const StageS1Fn s1 = p.isa == Isa::kAvx512Vnni ? &avx512::stage_s1 : &interleave4;
-  const StageS2Fn s2 = p.isa == Isa::kAvx512Vnni ? &avx512::stage_s2 : &stage_s2_generic;
+  const StageS1Fn s1 = p.isa == Isa::kAvx512Vnni ? &avx512::stage_s1
+                       : p.isa == Isa::kAvx2     ? &avx2::stage_s1
+                                                 : &interleave4;
+  const StageS2Fn s2 = p.isa == Isa::kAvx512Vnni ? &avx512::stage_s2
+                       : p.isa == Isa::kAvx2     ? &avx2::stage_s2
+                                                 : &stage_s2_generic;
   // Absent sources (padding rows, channels past cin_g) read this row, which becomes `fill`.
   uint8_t* fill_row = stage + p.fill_offset;
   std::memset(fill_row, fill ^ xor_mask, static_cast<size_t>(s.in_w));

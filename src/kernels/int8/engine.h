@@ -149,6 +149,11 @@ void range_f32(const float*, int64_t, float*, float*, bool*);
 using StageS1Fn = void (*)(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst);
 using StageS2Fn = void (*)(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask,
                            uint8_t* dst_even, uint8_t* dst_odd);
+namespace avx2 {
+void stage_s1(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst);
+void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask, uint8_t* dst_even,
+              uint8_t* dst_odd);
+}  // namespace avx2
 
 namespace avx512 {
 bool has_vbmi();

@@ -213,6 +213,139 @@ void reset_range(float* acc) {
   for (int i = 0; i < 3 * kRangeLanes; i += Ops::L) Ops::storef(acc + i, Ops::zerof(), Ops::L);
 }
 
+namespace {
+
+// Interleaves 4 vectors of 32 bytes (pixels) into 128 bytes of quads.
+inline void store_quads(__m256i s0, __m256i s1, __m256i s2, __m256i s3, uint8_t* dst) {
+  const __m256i a_lo = _mm256_unpacklo_epi8(s0, s1), a_hi = _mm256_unpackhi_epi8(s0, s1);
+  const __m256i b_lo = _mm256_unpacklo_epi8(s2, s3), b_hi = _mm256_unpackhi_epi8(s2, s3);
+  // Per 128-bit lane k: q0 holds pixels 16k..16k+3, q1 16k+4.., q2 16k+8.., q3 16k+12..
+  const __m256i q0 = _mm256_unpacklo_epi16(a_lo, b_lo), q1 = _mm256_unpackhi_epi16(a_lo, b_lo);
+  const __m256i q2 = _mm256_unpacklo_epi16(a_hi, b_hi), q3 = _mm256_unpackhi_epi16(a_hi, b_hi);
+  __m256i* d = reinterpret_cast<__m256i*>(dst);
+  _mm256_storeu_si256(d + 0, _mm256_permute2x128_si256(q0, q1, 0x20));  // pixels 0..7
+  _mm256_storeu_si256(d + 1, _mm256_permute2x128_si256(q2, q3, 0x20));  // 8..15
+  _mm256_storeu_si256(d + 2, _mm256_permute2x128_si256(q0, q1, 0x31));  // 16..23
+  _mm256_storeu_si256(d + 3, _mm256_permute2x128_si256(q2, q3, 0x31));  // 24..31
+}
+
+inline __m256i load32b(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+inline __m128i load16b(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+
+// 8 pixels (the low 8 bytes of each source) into 32 bytes of quads.
+inline void store_quads8(__m128i s0, __m128i s1, __m128i s2, __m128i s3, uint8_t* dst) {
+  const __m128i a = _mm_unpacklo_epi8(s0, s1), b = _mm_unpacklo_epi8(s2, s3);
+  __m128i* d = reinterpret_cast<__m128i*>(dst);
+  _mm_storeu_si128(d + 0, _mm_unpacklo_epi16(a, b));
+  _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(a, b));
+}
+inline __m128i load8b(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
+
+// The same for 16 pixels (rows of 16 to 31 pixels: the small planes of the later layers).
+inline void store_quads16(__m128i s0, __m128i s1, __m128i s2, __m128i s3, uint8_t* dst) {
+  const __m128i a_lo = _mm_unpacklo_epi8(s0, s1), a_hi = _mm_unpackhi_epi8(s0, s1);
+  const __m128i b_lo = _mm_unpacklo_epi8(s2, s3), b_hi = _mm_unpackhi_epi8(s2, s3);
+  __m128i* d = reinterpret_cast<__m128i*>(dst);
+  _mm_storeu_si128(d + 0, _mm_unpacklo_epi16(a_lo, b_lo));
+  _mm_storeu_si128(d + 1, _mm_unpackhi_epi16(a_lo, b_lo));
+  _mm_storeu_si128(d + 2, _mm_unpacklo_epi16(a_hi, b_hi));
+  _mm_storeu_si128(d + 3, _mm_unpackhi_epi16(a_hi, b_hi));
+}
+
+}  // namespace
+
+// Blocks of 32 pixels with vectors. AVX2 has no byte-masked loads, so a row's last block ends at
+// its last pixel and overlaps the one before (writing the same bytes again); rows of 8 to 31
+// pixels take two overlapping blocks of 8 or 16, shorter ones go byte by byte.
+void stage_s1(const uint8_t* const src[4], int64_t n, uint8_t xor_mask, uint8_t* dst) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(xor_mask));
+  if (n < 32) {
+    const __m128i f = _mm256_castsi256_si128(flip);
+    if (n < 8) {
+      for (int64_t i = 0; i < n; ++i)
+        for (int j = 0; j < 4; ++j) dst[i * 4 + j] = static_cast<uint8_t>(src[j][i] ^ xor_mask);
+      return;
+    }
+    if (n < 16) {
+      for (int64_t i : {int64_t{0}, n - 8})
+        store_quads8(_mm_xor_si128(load8b(src[0] + i), f), _mm_xor_si128(load8b(src[1] + i), f),
+                     _mm_xor_si128(load8b(src[2] + i), f), _mm_xor_si128(load8b(src[3] + i), f), dst + i * 4);
+      return;
+    }
+    for (int64_t i : {int64_t{0}, n - 16})
+      store_quads16(_mm_xor_si128(load16b(src[0] + i), f), _mm_xor_si128(load16b(src[1] + i), f),
+                    _mm_xor_si128(load16b(src[2] + i), f), _mm_xor_si128(load16b(src[3] + i), f), dst + i * 4);
+    return;
+  }
+  for (int64_t i = 0;; i += 32) {
+    if (i > n - 32) i = n - 32;
+    store_quads(_mm256_xor_si256(load32b(src[0] + i), flip), _mm256_xor_si256(load32b(src[1] + i), flip),
+                _mm256_xor_si256(load32b(src[2] + i), flip), _mm256_xor_si256(load32b(src[3] + i), flip),
+                dst + i * 4);
+    if (i == n - 32) break;
+  }
+}
+
+void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_t xor_mask, uint8_t* dst_even,
+              uint8_t* dst_odd) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(xor_mask));
+  const __m256i low = _mm256_set1_epi16(0x00FF);
+  // A block reads source bytes 2i .. 2i + 63, which both counts name when each has 32 left; the
+  // last block ends there and overlaps the one before (see stage_s1).
+  const int64_t n_both = n_even < n_odd ? n_even : n_odd;
+  int64_t i = 0;
+  if (n_both >= 8 && n_both < 16) {  // two overlapping blocks of 8 (see stage_s1)
+    const __m128i f = _mm256_castsi256_si128(flip), low16 = _mm256_castsi256_si128(low);
+    for (int64_t b : {int64_t{0}, n_both - 8}) {
+      __m128i e[4], o[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m128i v = _mm_xor_si128(load16b(src[j] + 2 * b), f);  // bytes 2b .. 2b + 15
+        e[j] = _mm_packus_epi16(_mm_and_si128(v, low16), _mm_setzero_si128());
+        o[j] = _mm_packus_epi16(_mm_srli_epi16(v, 8), _mm_setzero_si128());
+      }
+      store_quads8(e[0], e[1], e[2], e[3], dst_even + b * 4);
+      store_quads8(o[0], o[1], o[2], o[3], dst_odd + b * 4);
+    }
+    i = n_both;
+  }
+  if (n_both >= 16 && n_both < 32) {  // two overlapping blocks of 16 (see stage_s1)
+    const __m128i f = _mm256_castsi256_si128(flip), low16 = _mm256_castsi256_si128(low);
+    for (int64_t b : {int64_t{0}, n_both - 16}) {
+      __m128i e[4], o[4];
+      for (int j = 0; j < 4; ++j) {
+        const __m128i lo = _mm_xor_si128(load16b(src[j] + 2 * b), f);
+        const __m128i hi = _mm_xor_si128(load16b(src[j] + 2 * b + 16), f);
+        e[j] = _mm_packus_epi16(_mm_and_si128(lo, low16), _mm_and_si128(hi, low16));
+        o[j] = _mm_packus_epi16(_mm_srli_epi16(lo, 8), _mm_srli_epi16(hi, 8));
+      }
+      store_quads16(e[0], e[1], e[2], e[3], dst_even + b * 4);
+      store_quads16(o[0], o[1], o[2], o[3], dst_odd + b * 4);
+    }
+    i = n_both;
+  }
+  for (int64_t b = 0; n_both >= 32; b += 32) {
+    i = b > n_both - 32 ? n_both - 32 : b;
+    __m256i e[4], o[4];
+    for (int j = 0; j < 4; ++j) {
+      const __m256i lo = _mm256_xor_si256(load32b(src[j] + 2 * i), flip);
+      const __m256i hi = _mm256_xor_si256(load32b(src[j] + 2 * i + 32), flip);
+      // packus works per 128-bit lane (lo0 hi0 lo1 hi1 in 8-byte units); the permute restores order.
+      e[j] = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_and_si256(lo, low), _mm256_and_si256(hi, low)), 0xD8);
+      o[j] = _mm256_permute4x64_epi64(_mm256_packus_epi16(_mm256_srli_epi16(lo, 8), _mm256_srli_epi16(hi, 8)), 0xD8);
+    }
+    store_quads(e[0], e[1], e[2], e[3], dst_even + i * 4);
+    store_quads(o[0], o[1], o[2], o[3], dst_odd + i * 4);
+    if (i == n_both - 32) {
+      i = n_both;
+      break;
+    }
+  }
+  for (int64_t k = i; k < n_even; ++k)
+    for (int j = 0; j < 4; ++j) dst_even[k * 4 + j] = static_cast<uint8_t>(src[j][2 * k] ^ xor_mask);
+  for (int64_t k = i; k < n_odd; ++k)
+    for (int j = 0; j < 4; ++j) dst_odd[k * 4 + j] = static_cast<uint8_t>(src[j][2 * k + 1] ^ xor_mask);
+}
+
 }  // namespace tinyq::kernels::int8::avx2
 
 #pragma GCC pop_options
@@ -225,5 +358,7 @@ void reset_range(float*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
 bool dyn_row(const DynRow&, const DynRowIo&) { return false; }
+void stage_s1(const uint8_t* const*, int64_t, uint8_t, uint8_t*) {}
+void stage_s2(const uint8_t* const*, int64_t, int64_t, uint8_t, uint8_t*, uint8_t*) {}
 }  // namespace tinyq::kernels::int8::avx2
 #endif
