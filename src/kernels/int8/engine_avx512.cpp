@@ -34,6 +34,8 @@ inline __m512 opaque(__m512 v) {
 
 struct Ops {
   static constexpr int L = 16;
+  // Rows blocks per epilogue form (with_form in engine-inl.h).
+  static constexpr bool kFormBlocks = true;
   using I = __m512i;
   using F = __m512;
   using XP = __m512i;
@@ -357,7 +359,7 @@ struct DirectPlane {
 // Depthwise (one output channel per group): R output rows x XV pixel vectors of channel a.c0.
 // S and KH: the vertical stride and kernel height when fixed at compile time (the common 3-row
 // kernels at stride 1 or 2, whose row loops then unroll without tests), 0 when read from d.
-template <int R, int XV, int S, int KH>
+template <EpiForm K, int R, int XV, int S, int KH>
 void direct_rows_block(const DirectPlane& d, const int32_t* taps, int64_t y0, int64_t x0, int64_t out_w,
                        const ConvBlockArgs& a, const Epilogue& e, void* out) {
   const int64_t stride_h = S ? S : d.stride_h, k_h = KH ? KH : d.k_h;
@@ -404,7 +406,7 @@ void direct_rows_block(const DirectPlane& d, const int32_t* taps, int64_t y0, in
   for (int r = 0; r < R; ++r)
     TINYQ_UNROLL
     for (int v = 0; v < XV; ++v) done[r][v] = acc[r][v];
-  rows_block_finish<R, XV>(done, a, out_w, e, out);
+  rows_finish<K, R, XV>(done, a, out_w, e, out);
 }
 
 // Several output channels per group (a single-channel stem): OCB channels x XV pixel vectors of
@@ -440,26 +442,33 @@ void direct_channels_block(const DirectPlane& d, const int32_t* taps, int64_t y,
   conv_block_finish<OCB, XV>(done, a, e, out);
 }
 
+constexpr int kDirectRows = 6;     // output rows per depthwise block (6 x 4 accumulators)
+constexpr int kDirectVectors = 4;  // pixel vectors per depthwise block
+constexpr int kDirectChanVectors = 3;  // pixel vectors per channel block (8 x 3 accumulators)
+
 using DirectRowsFn = void (*)(const DirectPlane&, const int32_t*, int64_t, int64_t, int64_t, const ConvBlockArgs&,
                               const Epilogue&, void*);
 using DirectChannelsFn = void (*)(const DirectPlane&, const int32_t*, int64_t, int64_t, const ConvBlockArgs&,
                                   const Epilogue&, void*);
 
-template <int R, int S, int KH>
+template <EpiForm K, int R, int S, int KH>
 DirectRowsFn direct_rows_fn(int xv) {
   switch (xv) {
-    case 1: return &direct_rows_block<R, 1, S, KH>;
-    case 2: return &direct_rows_block<R, 2, S, KH>;
-    case 3: return &direct_rows_block<R, 3, S, KH>;
-    default: return &direct_rows_block<R, 4, S, KH>;
+    case 1: return &direct_rows_block<K, R, 1, S, KH>;
+    case 2: return &direct_rows_block<K, R, 2, S, KH>;
+    case 3: return &direct_rows_block<K, R, 3, S, KH>;
+    default: return &direct_rows_block<K, R, 4, S, KH>;
   }
 }
 
 template <int R>
-DirectRowsFn direct_rows_fn(const ConvShape& s, int xv) {
-  if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 1) return direct_rows_fn<R, 1, 3>(xv);
-  if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 2) return direct_rows_fn<R, 2, 3>(xv);
-  return direct_rows_fn<R, 0, 0>(xv);
+DirectRowsFn direct_rows_fn(EpiForm form, const ConvShape& s, int xv) {
+  return with_form(form, [&](auto f) {
+    constexpr EpiForm K = R == kDirectRows ? decltype(f)::kForm : EpiForm::kAny;  // see rows_block_fn
+    if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 1) return direct_rows_fn<K, R, 1, 3>(xv);
+    if (s.k_h == 3 && s.dil_h == 1 && s.stride_h == 2) return direct_rows_fn<K, R, 2, 3>(xv);
+    return direct_rows_fn<K, R, 0, 0>(xv);
+  });
 }
 
 template <int OCB>
@@ -470,10 +479,6 @@ DirectChannelsFn direct_channels_fn(int xv) {
     default: return &direct_channels_block<OCB, 3>;
   }
 }
-
-constexpr int kDirectRows = 6;     // output rows per depthwise block (6 x 4 accumulators)
-constexpr int kDirectVectors = 4;  // pixel vectors per depthwise block
-constexpr int kDirectChanVectors = 3;  // pixel vectors per channel block (8 x 3 accumulators)
 
 }  // namespace
 
@@ -497,6 +502,7 @@ void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps,
   d.flip = _mm512_set1_epi8(static_cast<char>(xor_mask));
   d.flips = xor_mask != 0;
   const int64_t out_plane = s.out_h * s.out_w;
+  const EpiForm form = epi_form(e);
   ConvBlockArgs a{};
   a.ch_stride = out_plane;
   if (s.cout_g == 1) {
@@ -510,10 +516,10 @@ void conv_image_direct(const ConvPlan& p, const uint8_t* x, const int32_t* taps,
         const int rows = left >= kDirectRows ? kDirectRows : (left >= 4 ? 4 : (left >= 2 ? 2 : 1));
         a.pos = y * s.out_w + x0;
         a.out_index = (n * s.c_out() + g) * out_plane + a.pos;
-        const DirectRowsFn fn = rows == kDirectRows ? direct_rows_fn<kDirectRows>(s, xv)
-                                : rows == 4         ? direct_rows_fn<4>(s, xv)
-                                : rows == 2         ? direct_rows_fn<2>(s, xv)
-                                                    : direct_rows_fn<1>(s, xv);
+        const DirectRowsFn fn = rows == kDirectRows ? direct_rows_fn<kDirectRows>(form, s, xv)
+                                : rows == 4         ? direct_rows_fn<4>(form, s, xv)
+                                : rows == 2         ? direct_rows_fn<2>(form, s, xv)
+                                                    : direct_rows_fn<1>(form, s, xv);
         fn(d, taps + g * s.k_h, y, x0, s.out_w, a, e, out);
         y += rows;
       }
