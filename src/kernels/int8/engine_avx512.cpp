@@ -132,17 +132,21 @@ struct Ops {
     if (count >= L) _mm512_storeu_si512(p, v);
     else _mm512_mask_storeu_epi32(p, mask(count), v);
   }
-  // store_full for XV consecutive vectors (the last with `last_count` lanes): the int32 values
-  // are saturated to int8 by two signed packs (int32 -> int16 -> int8, the same clamp as
-  // vpmovsdb), put back in order and stored at once.
+  // store_full for XV consecutive vectors (the last with `last_count` lanes): the rounded values
+  // are saturated to int16, the zero point (within [-128, 127]) is added with int16 saturation
+  // and the sums saturated to int8, put back in order and stored at once. That is store_full's
+  // clamp of round(f) + zp: below |round(f)| = 32767 - 128 nothing saturates before the last
+  // pack, and beyond it both give -128 or 127. (Adding zp after the first pack takes two adds
+  // per four vectors instead of four.)
   template <int XV>
   static void store_full_row(uint8_t* p, const F (&f)[XV], I zp, int last_count, bool is_signed) {
     static_assert(XV >= 1 && XV <= 4);
     I q[4];
     for (int v = 0; v < 4; ++v)
-      q[v] = v < XV ? _mm512_add_epi32(_mm512_cvt_roundps_epi32(f[v], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zp)
-                    : q[XV - 1];
-    __m512i b = _mm512_packs_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+      q[v] = v < XV ? _mm512_cvt_roundps_epi32(f[v], _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC) : q[XV - 1];
+    const __m512i zp16 = _mm512_packs_epi32(zp, zp);
+    __m512i b = _mm512_packs_epi16(_mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp16),
+                                   _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp16));
     b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
     if (!is_signed) b = _mm512_xor_si512(b, _mm512_set1_epi8(static_cast<char>(0x80)));
     const int bytes = (XV - 1) * L + last_count;

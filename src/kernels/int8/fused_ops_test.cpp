@@ -204,7 +204,7 @@ TEST(FusedInt8Conv, StaticFastMatchesReference) {
   std::mt19937 rng(kSeed + 1);
   for (const ConvCase& c : conv_cases()) {
     ConvInputs in = conv_inputs(rng, c);
-    for (int variant = 0; variant < 7; ++variant) {
+    for (int variant = 0; variant < 9; ++variant) {
       FusedCall call;
       call.op_type = "QLinearConvFused";
       call.attributes = conv_attrs(c);
@@ -212,18 +212,23 @@ TEST(FusedInt8Conv, StaticFastMatchesReference) {
       // quantised to int8, Clip, dequantised output; 3: uint8 -> int8 with weight zero points;
       // 4: a tiny y_scale, so that requantisation needs its range guards (mostly saturating);
       // 5: a float bias (added after the scale), int8 in, Relu; 6: a float bias with float x
-      // quantised to int8, Clip, dequantised output.
-      const DType xt = (variant == 1 || variant == 2 || variant >= 5) ? DType::kInt8 : DType::kUInt8;
-      const DType yt = variant == 0 ? DType::kUInt8 : DType::kInt8;
+      // quantised to int8, Clip, dequantised output; 7, 8: outputs around and past int16's range
+      // (about +-1e5 steps, still bounded) with a zero point that would carry them over it,
+      // uint8 (zero point 200) and int8 (-100).
+      const DType xt = (variant == 1 || variant == 2 || (variant >= 5 && variant <= 6)) ? DType::kInt8 : DType::kUInt8;
+      const DType yt = (variant == 0 || variant == 7) ? DType::kUInt8 : DType::kInt8;
       Tensor x = (variant == 2 || variant == 6) ? random_floats(rng, x_shape(c), -2.0f, 2.0f)
                                                  : random_bytes(rng, xt, x_shape(c));
       Tensor xz = xt == DType::kInt8 ? scalar<int8_t>(-7) : scalar<uint8_t>(121);
-      Tensor yz = yt == DType::kInt8 ? scalar<int8_t>(3) : scalar<uint8_t>(100);
+      Tensor yz = variant == 7   ? scalar<uint8_t>(200)
+                  : variant == 8 ? scalar<int8_t>(-100)
+                                 : (yt == DType::kInt8 ? scalar<int8_t>(3) : scalar<uint8_t>(100));
+      const float y_scale = variant == 0 ? 1.7f : (variant == 4 ? 1e-7f : (variant >= 7 ? 1.2e-4f : 0.9f));
       Tensor wz;
       if (variant == 3) wz = scalar<int8_t>(-3);
       call.inputs = {x, scalar<float>(0.02f), xz, in.w_packed, variant == 0 ? in.w_scale_tensor : in.w_scale_channel,
-                     wz, variant >= 5 ? in.bias_f : (variant >= 1 ? in.bias_i : Tensor()),
-                     scalar<float>(variant == 0 ? 1.7f : (variant == 4 ? 1e-7f : 0.9f)), yz};
+                     wz, (variant >= 5 && variant <= 6) ? in.bias_f : (variant >= 1 ? in.bias_i : Tensor()),
+                     scalar<float>(y_scale), yz};
       if (variant == 1 || variant == 5) call.clamp_lo = 0.0f;
       if (variant == 2 || variant == 6) {
         call.clamp_lo = -1.0f;
