@@ -244,8 +244,11 @@ TINYQ_INLINE auto with_form(EpiForm form, Fn&& fn) {
     case EpiForm::kFloat: return fn(FormTag<EpiForm::kFloat>{});
     case EpiForm::kFloatRange: return fn(FormTag<EpiForm::kFloatRange>{});
     case EpiForm::kFloatRangeNonNeg: return fn(FormTag<EpiForm::kFloatRangeNonNeg>{});
-    default: return fn(FormTag<EpiForm::kAny>{});
+    case EpiForm::kQuant:
+    case EpiForm::kGeneric:
+    case EpiForm::kAny: break;
   }
+  return fn(FormTag<EpiForm::kAny>{});
 }
 
 template <int OCB, int XV>
@@ -256,7 +259,9 @@ inline void conv_block_finish(const Ops::I (&acc)[OCB][XV], const ConvBlockArgs&
     case EpiForm::kFloat: return conv_block_finish_k<EpiForm::kFloat, OCB, XV>(acc, a, e, out);
     case EpiForm::kFloatRange: return conv_block_finish_k<EpiForm::kFloatRange, OCB, XV>(acc, a, e, out);
     case EpiForm::kFloatRangeNonNeg: return conv_block_finish_k<EpiForm::kFloatRangeNonNeg, OCB, XV>(acc, a, e, out);
-    default: return conv_block_finish_k<EpiForm::kGeneric, OCB, XV>(acc, a, e, out);
+    case EpiForm::kGeneric:
+    case EpiForm::kAny:  // never epi_form's result
+      return conv_block_finish_k<EpiForm::kGeneric, OCB, XV>(acc, a, e, out);
   }
 }
 
@@ -326,7 +331,9 @@ inline void rows_block_finish(const Ops::I (&acc)[R][XV], const ConvBlockArgs& a
     case EpiForm::kFloatRange: return rows_block_finish_k<EpiForm::kFloatRange, R, XV>(acc, a, out_w, e, out);
     case EpiForm::kFloatRangeNonNeg:
       return rows_block_finish_k<EpiForm::kFloatRangeNonNeg, R, XV>(acc, a, out_w, e, out);
-    default: return rows_block_finish_k<EpiForm::kGeneric, R, XV>(acc, a, out_w, e, out);
+    case EpiForm::kGeneric:
+    case EpiForm::kAny:  // never epi_form's result
+      return rows_block_finish_k<EpiForm::kGeneric, R, XV>(acc, a, out_w, e, out);
   }
 }
 
@@ -520,7 +527,9 @@ inline void gemm_block_finish(const Ops::I (&acc)[MB][NV], const GemmBlockArgs& 
     case EpiForm::kFloat: return gemm_block_finish_k<EpiForm::kFloat, MB, NV>(acc, g, e, out);
     case EpiForm::kFloatRange: return gemm_block_finish_k<EpiForm::kFloatRange, MB, NV>(acc, g, e, out);
     case EpiForm::kFloatRangeNonNeg: return gemm_block_finish_k<EpiForm::kFloatRangeNonNeg, MB, NV>(acc, g, e, out);
-    default: return gemm_block_finish_k<EpiForm::kGeneric, MB, NV>(acc, g, e, out);
+    case EpiForm::kGeneric:
+    case EpiForm::kAny:  // never epi_form's result
+      return gemm_block_finish_k<EpiForm::kGeneric, MB, NV>(acc, g, e, out);
   }
 }
 
