@@ -40,6 +40,9 @@ struct Ops {
   static constexpr int L = 8;
   // Rows blocks per epilogue form (with_form): no gain with 16 registers (measured 0-2% slower).
   static constexpr bool kFormBlocks = false;
+  // Rows blocks' full-range stores per row (store_full_row): measured up to 7% slower here on
+  // nr_metric_v1's 28-wide depthwise layer than a store per vector.
+  static constexpr bool kRowStores = false;
   using I = __m256i;
   using F = __m256;
   using XP = Pairs;
@@ -194,6 +197,7 @@ constexpr int kGemmRows2 = 3;
 constexpr int kGemmRows4 = 1;
 
 #include "kernels/int8/engine-inl.h"
+#include "kernels/int8/engine_quant-inl.h"
 #include "kernels/int8/engine_row-inl.h"
 
 }  // namespace

@@ -36,6 +36,8 @@ struct Ops {
   static constexpr int L = 16;
   // Rows blocks per epilogue form (with_form in engine-inl.h).
   static constexpr bool kFormBlocks = true;
+  // Rows blocks' full-range stores per row (rows_block_finish_k).
+  static constexpr bool kRowStores = true;
   using I = __m512i;
   using F = __m512;
   using XP = __m512i;
@@ -178,6 +180,7 @@ constexpr int kGemmRows2 = 8;
 constexpr int kGemmRows4 = 5;
 
 #include "kernels/int8/engine-inl.h"
+#include "kernels/int8/engine_quant-inl.h"
 #include "kernels/int8/engine_row-inl.h"
 
 }  // namespace
@@ -377,14 +380,33 @@ void direct_rows_block(const DirectPlane& d, const int32_t* taps, int64_t y0, in
   for (int v = 0; v < XV; ++v) m[v] = d.columns(x0 + v * Ops::L);
   if (S || d.dil_h == 1) {
     // Each input row's windows once, for every output row whose kernel covers it (stride 1
-    // shares a row among up to k_h output rows).
+    // shares a row among up to k_h output rows). The plane's fields are copied to locals and the
+    // addresses advance by a row per step: read through `d` (DirectPlane::window), GCC reloaded
+    // every field and redid the address arithmetic for every window, about 12 instructions
+    // each, which made these blocks instruction-bound.
     const int64_t rows_in = (R - 1) * stride_h + k_h;
+    const int64_t in_w = d.in_w, iy0 = y0 * stride_h - d.pad_top;
+    // Input rows [ir_lo, ir_hi) of the block lie in the image; the others are padding.
+    const int64_t ir_lo = iy0 < 0 ? -iy0 : 0;
+    const int64_t ir_hi = d.in_h - iy0 < rows_in ? d.in_h - iy0 : rows_in;
+    const uint8_t* row = d.plane + iy0 * in_w + x0 * d.stride_w - d.pad_left;
+    const int64_t vstep = Ops::L * d.stride_w;
+    const __m512i index = d.index, fill = d.fill, fill_flipped = d.fill_flipped, flip = d.flip;
+    const bool flips = d.flips;
     TINYQ_UNROLL
-    for (int64_t ir = 0; ir < rows_in; ++ir) {
-      const int64_t iy = y0 * stride_h + ir - d.pad_top;
+    for (int64_t ir = 0; ir < rows_in; ++ir, row += in_w) {
       __m512i win[XV];
-      TINYQ_UNROLL
-      for (int v = 0; v < XV; ++v) win[v] = d.window(iy, x0 + v * Ops::L, m[v]);
+      if (ir < ir_lo || ir >= ir_hi) {
+        TINYQ_UNROLL
+        for (int v = 0; v < XV; ++v) win[v] = fill;
+      } else {
+        TINYQ_UNROLL
+        for (int v = 0; v < XV; ++v) {
+          __m512i b = _mm512_mask_loadu_epi8(fill_flipped, m[v], row + v * vstep);
+          if (flips) b = _mm512_xor_si512(b, flip);
+          win[v] = _mm512_permutexvar_epi8(index, b);
+        }
+      }
       TINYQ_UNROLL
       for (int r = 0; r < R; ++r) {
         const int64_t kh = ir - r * stride_h;
@@ -426,11 +448,25 @@ void direct_channels_block(const DirectPlane& d, const int32_t* taps, int64_t y,
   __mmask64 m[XV];
   TINYQ_UNROLL
   for (int v = 0; v < XV; ++v) m[v] = d.columns(x0 + v * Ops::L);
-  for (int64_t kh = 0; kh < d.k_h; ++kh) {
-    const int64_t iy = y * d.stride_h + kh * d.dil_h - d.pad_top;
+  // Local copies and a row pointer, as in direct_rows_block.
+  const int64_t k_h = d.k_h, in_h = d.in_h, row_step = d.dil_h * d.in_w, iy0 = y * d.stride_h - d.pad_top;
+  const uint8_t* row = d.plane + iy0 * d.in_w + x0 * d.stride_w - d.pad_left;
+  const int64_t vstep = Ops::L * d.stride_w;
+  const __m512i index = d.index, fill = d.fill, fill_flipped = d.fill_flipped, flip = d.flip;
+  const bool flips = d.flips;
+  for (int64_t kh = 0, iy = iy0; kh < k_h; ++kh, iy += d.dil_h, row += row_step) {
     __m512i win[XV];
-    TINYQ_UNROLL
-    for (int v = 0; v < XV; ++v) win[v] = d.window(iy, x0 + v * Ops::L, m[v]);
+    if (iy < 0 || iy >= in_h) {
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) win[v] = fill;
+    } else {
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) {
+        __m512i b = _mm512_mask_loadu_epi8(fill_flipped, m[v], row + v * vstep);
+        if (flips) b = _mm512_xor_si512(b, flip);
+        win[v] = _mm512_permutexvar_epi8(index, b);
+      }
+    }
     TINYQ_UNROLL
     for (int o = 0; o < OCB; ++o) {
       const __m512i w = _mm512_set1_epi32(taps[o * d.k_h + kh]);

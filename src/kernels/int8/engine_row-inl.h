@@ -1,6 +1,6 @@
 // The fused one-row form of a dynamic layer (engine.h, DynRow), compiled per instruction set
-// like engine-inl.h and included right after it, whose Ops, gemm layout, range_impl and
-// quantize_impl it uses. No #include here, for the same reason as there.
+// like engine-inl.h and included after it and engine_quant-inl.h, whose Ops, gemm layout,
+// range_impl and quantize_impl it uses. No #include here, for the same reason as there.
 
 // ---- One row of a dynamic layer, fused end to end ----
 

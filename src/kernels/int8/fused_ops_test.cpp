@@ -127,6 +127,8 @@ const std::vector<ConvCase>& conv_cases() {
       {1, 8, 8, 8, 11, 23, 3, 3, 1, 2, 2},     // depthwise, dilated (direct form, row by row)
       {1, 4, 4, 4, 7, 150, 3, 3, 3, 1, 1},     // depthwise, stride 3, rows wider than a window
       {1, 4, 8, 4, 9, 40, 3, 3, 1, 1, 1},      // two output channels per input channel
+      {1, 4, 4, 4, 20, 50, 3, 3, 1, 1, 1},     // depthwise, full-height blocks of 4 vectors, padded rows
+      {1, 4, 4, 4, 27, 61, 3, 3, 2, 1, 1},     // depthwise, stride 2, full-height blocks of 2 vectors
   };
   return cases;
 }
