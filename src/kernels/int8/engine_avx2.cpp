@@ -131,16 +131,18 @@ struct Ops {
     const F d = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), _mm256_sub_ps(y, rd));
     return _mm256_movemask_ps(_mm256_cmp_ps(d, thr, _CMP_GT_OQ)) != 0;
   }
-  // The bounded form of quantize_impl (see engine_avx512.cpp): without FMA, v * r and + zp
+  // The bounded form of quantize_impl (see engine_avx512.cpp): without FMA, v * r and + d
   // round separately, which its error bound allows for.
-  static F mul_add(F v, F r, F zp) { return _mm256_add_ps(opaque(_mm256_mul_ps(v, r)), zp); }
-  static F residual(F y) { return _mm256_sub_ps(y, round_even(y)); }
-  static F abs_max(F a, F b) {
-    const F sign = _mm256_set1_ps(-0.0f);
-    return _mm256_max_ps(_mm256_andnot_ps(sign, a), _mm256_andnot_ps(sign, b));
+  static F mul_add(F v, F r, F d) { return _mm256_add_ps(opaque(_mm256_mul_ps(v, r)), d); }
+  static I bits(F v) { return _mm256_castps_si256(v); }
+  static I tie_marks(I b) {
+    return _mm256_xor_si256(_mm256_and_si256(b, _mm256_set1_epi32(1020)), _mm256_set1_epi32(512));
   }
-  static bool any_gt(F a, F thr) { return _mm256_movemask_ps(_mm256_cmp_ps(a, thr, _CMP_GT_OQ)) != 0; }
-  static I round_i(F y) { return _mm256_cvttps_epi32(round_even(y)); }
+  static bool any_zero4(I a, I b, I c, I d) {
+    const I m = _mm256_min_epu32(_mm256_min_epu32(a, b), _mm256_min_epu32(c, d));
+    return _mm256_movemask_epi8(_mm256_cmpeq_epi32(m, _mm256_setzero_si256())) != 0;
+  }
+  static I shift10(I b, I k) { return _mm256_srai_epi32(_mm256_sub_epi32(b, k), 10); }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
   static I pack_u8x4(I a, I b, I c, I d) {
     const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));

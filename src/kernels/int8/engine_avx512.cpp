@@ -108,14 +108,19 @@ struct Ops {
     const F d = _mm512_abs_ps(_mm512_sub_ps(y, rd));
     return _mm512_cmp_ps_mask(d, thr, _CMP_GT_OQ) != 0;
   }
-  // The bounded form of quantize_impl: y = v * r + zp in one rounding, y - round_half_even(y)
-  // in one instruction (exact), the larger magnitude of two residuals with its sign cleared,
-  // and y rounded half to even to int32.
-  static F mul_add(F v, F r, F zp) { return _mm512_fmadd_ps(v, r, zp); }
-  static F residual(F y) { return _mm512_reduce_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static F abs_max(F a, F b) { return _mm512_range_ps(a, b, 0xB); }  // imm: max |.|, sign cleared
-  static bool any_gt(F a, F thr) { return _mm512_cmp_ps_mask(a, thr, _CMP_GT_OQ) != 0; }
-  static I round_i(F y) { return _mm512_cvt_roundps_epi32(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // The bounded form of quantize_impl: z = v * r + d in one rounding; tie_marks is zero where
+  // bits(z) mod 1024 lies in [512, 515] ((b & 1020) ^ 512 in one ternary-logic instruction);
+  // any_zero4 says whether any lane of four is; shift10 is (b - k) >> 10, arithmetic.
+  static F mul_add(F v, F r, F d) { return _mm512_fmadd_ps(v, r, d); }
+  static I bits(F v) { return _mm512_castps_si512(v); }
+  static I tie_marks(I b) {
+    return _mm512_ternarylogic_epi32(b, _mm512_set1_epi32(1020), _mm512_set1_epi32(512), 0x6A);  // (A & B) ^ C
+  }
+  static bool any_zero4(I a, I b, I c, I d) {
+    const I m = _mm512_min_epu32(_mm512_min_epu32(a, b), _mm512_min_epu32(c, d));
+    return _mm512_testn_epi32_mask(m, m) != 0;
+  }
+  static I shift10(I b, I k) { return _mm512_srai_epi32(_mm512_sub_epi32(b, k), 10); }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
   static I pack_u8x4(I a, I b, I c, I d) {
     const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
