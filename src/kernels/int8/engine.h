@@ -127,7 +127,7 @@ void reset_range(Isa isa, float* acc);
 
 // Quantisation as DynamicQuantizeLinear / QuantizeLinear compute it:
 // out[i] = saturate(round_half_even(x[i] / scale) + zp) to [0, 255], NaN -> zp.
-// `bounded`: the caller knows every x[i] / scale is finite and at most 1024 in magnitude (x within
+// `bounded`: the caller knows every x[i] / scale is finite and at most 256 in magnitude (x within
 // a finite range around 0 that the scale maps to 255 steps), so the NaN and range guards are skipped.
 void quantize_u8(Isa isa, const float* x, int64_t n, float scale, int32_t zp, uint8_t* out, bool bounded = false);
 // The range DynamicQuantizeLinear scans: lo = min(0, min x), hi = max(0, max x), NaN skipped;

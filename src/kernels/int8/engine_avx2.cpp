@@ -136,13 +136,13 @@ struct Ops {
   static F mul_add(F v, F r, F d) { return _mm256_add_ps(opaque(_mm256_mul_ps(v, r)), d); }
   static I bits(F v) { return _mm256_castps_si256(v); }
   static I tie_marks(I b) {
-    return _mm256_xor_si256(_mm256_and_si256(b, _mm256_set1_epi32(1020)), _mm256_set1_epi32(512));
+    return _mm256_xor_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x1FFC)), _mm256_set1_epi32(0x1000));
   }
   static bool any_zero4(I a, I b, I c, I d) {
     const I m = _mm256_min_epu32(_mm256_min_epu32(a, b), _mm256_min_epu32(c, d));
     return _mm256_movemask_epi8(_mm256_cmpeq_epi32(m, _mm256_setzero_si256())) != 0;
   }
-  static I shift10(I b, I k) { return _mm256_srai_epi32(_mm256_sub_epi32(b, k), 10); }
+  static I shift13(I b, I k) { return _mm256_srai_epi32(_mm256_sub_epi32(b, k), 13); }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
   static I pack_u8x4(I a, I b, I c, I d) {
     const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));

@@ -109,18 +109,18 @@ struct Ops {
     return _mm512_cmp_ps_mask(d, thr, _CMP_GT_OQ) != 0;
   }
   // The bounded form of quantize_impl: z = v * r + d in one rounding; tie_marks is zero where
-  // bits(z) mod 1024 lies in [512, 515] ((b & 1020) ^ 512 in one ternary-logic instruction);
-  // any_zero4 says whether any lane of four is; shift10 is (b - k) >> 10, arithmetic.
+  // bits(z) mod 8192 lies in [4096, 4099] ((b & 0x1FFC) ^ 0x1000 in one ternary-logic
+  // instruction); any_zero4 says whether any lane of four is; shift13 is (b - k) >> 13, arithmetic.
   static F mul_add(F v, F r, F d) { return _mm512_fmadd_ps(v, r, d); }
   static I bits(F v) { return _mm512_castps_si512(v); }
   static I tie_marks(I b) {
-    return _mm512_ternarylogic_epi32(b, _mm512_set1_epi32(1020), _mm512_set1_epi32(512), 0x6A);  // (A & B) ^ C
+    return _mm512_ternarylogic_epi32(b, _mm512_set1_epi32(0x1FFC), _mm512_set1_epi32(0x1000), 0x6A);  // (A & B) ^ C
   }
   static bool any_zero4(I a, I b, I c, I d) {
     const I m = _mm512_min_epu32(_mm512_min_epu32(a, b), _mm512_min_epu32(c, d));
     return _mm512_testn_epi32_mask(m, m) != 0;
   }
-  static I shift10(I b, I k) { return _mm512_srai_epi32(_mm512_sub_epi32(b, k), 10); }
+  static I shift13(I b, I k) { return _mm512_srai_epi32(_mm512_sub_epi32(b, k), 13); }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
   static I pack_u8x4(I a, I b, I c, I d) {
     const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));

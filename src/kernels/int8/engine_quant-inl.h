@@ -52,18 +52,19 @@ void quantize_impl(const float* x, int64_t n, float scale, int32_t zp, bool boun
   if (n >= 4 * Ops::L && scale >= 0x1p-126f && scale <= 0x1p126f) {
     const Ops::F r = Ops::set1f(1.0f / scale);
     if (bounded) {
-      // Rounding by a magic constant: z = x * r + D with D = 12288 + zp + 2^-9 (exact) keeps z
-      // in [8192, 16384), where floats are spaced 2^-10 apart, so bits(z) - bits(12288) is
-      // u = 1024 (fl(t) + zp) + 2 + e as an integer. e gathers the roundings of r, of x * r
-      // (without FMA), of z and of fl(t): |e| <= 1024 (2^-11 + 3 * 2^-24 |t|) < 0.7 for
-      // |t| <= 1024 (bounded), and the argument needs |e| < 2. Unless u mod 1024 lies in
-      // [512, 515] (a tie within the error), round_half_even(fl(t)) + zp is (u + 510) >> 10:
-      // it rounds down when (u - 2) mod 1024 <= 509 and up when it is >= 514. The check and the shift use integer
-      // operations, which here compete less with the FMA than a float residual and
-      // conversion did (measured 1.5% faster on nr_metric_v1's dynamic chain with AVX-512, 2%
-      // with AVX2).
-      const Ops::F d = Ops::set1f(static_cast<float>(12288 + zp) + 0x1p-9f);
-      const Ops::I k = Ops::set1i(0x46400000 - 510);  // bits(12288) - 510
+      // Rounding by a magic constant: z = x * r + D with D = 1536 + zp + 2^-12 (exact) keeps z
+      // in [1024, 2048), where floats are spaced 2^-13 apart, so bits(z) - bits(1536) is
+      // u = 8192 (fl(t) + zp) + 2 + e as an integer. e gathers the roundings of r, of x * r
+      // (without FMA), of z and of fl(t): |e| <= 8192 (2^-14 + 3 * 2^-24 |t|) < 0.9 for
+      // |t| <= 256 (bounded), and the argument needs |e| < 2. Unless u mod 8192 lies in
+      // [4096, 4099] (a tie within the error; 1 lane in 2048), round_half_even(fl(t)) + zp is
+      // (u + 4094) >> 13: it rounds down when (u - 2) mod 8192 <= 4093 and up when it is >= 4098.
+      // The check and the shift use integer operations, which here compete less with the FMA
+      // than a float residual and conversion did: measured about 1% faster on nr_metric_v1's
+      // dynamic chain and 3% on learned_filter_v1's (AVX-512, Zen 4). With 10 fraction bits the
+      // window held 1 lane in 256, and the divisions made learned_filter_v1 5% slower.
+      const Ops::F d = Ops::set1f(static_cast<float>(1536 + zp) + 0x1p-12f);
+      const Ops::I k = Ops::set1i(0x44C00000 - 4094);  // bits(1536) - 4094
       for (; i + 4 * Ops::L <= n; i += 4 * Ops::L) {
         Ops::I b[4], marks[4];
         TINYQ_UNROLL
@@ -77,7 +78,7 @@ void quantize_impl(const float* x, int64_t n, float scale, int32_t zp, bool boun
           for (int v = 0; v < 4; ++v) q[v] = exact(Ops::loadf(x + i + v * Ops::L, Ops::L));
         } else {
           TINYQ_UNROLL
-          for (int v = 0; v < 4; ++v) q[v] = Ops::shift10(b[v], k);  // saturated by the store's packs
+          for (int v = 0; v < 4; ++v) q[v] = Ops::shift13(b[v], k);  // saturated by the store's packs
         }
         Ops::store_u8x4(out + i, q[0], q[1], q[2], q[3]);
       }
