@@ -312,6 +312,30 @@ void quantize_u8(Isa isa, const float* x, int64_t n, float scale, int32_t zp, ui
   }
 }
 
+bool quantize_quads_fits(const ConvPlan& p) {
+  const ConvShape& s = p.s;
+  return !p.direct && p.mode == QuadMode::kChannels && s.in_h == 1 && s.out_h == 1 && s.k_h == 1 && s.k_w == 1 &&
+         s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 && s.pad_left == 0 && s.out_w == s.in_w &&
+         p.stage_rows == 1 && p.plen >= s.in_w;
+}
+
+void quantize_quads(Isa isa, const float* x, int64_t channels, int64_t pixels, int64_t plen, float scale, int32_t zp,
+                    bool bounded, uint8_t* stage, int64_t plane_bytes) {
+  switch (isa) {
+    case Isa::kAvx512Vnni: return avx512::quantize_quads(x, channels, pixels, plen, scale, zp, bounded, stage, plane_bytes);
+    case Isa::kAvx2: return avx2::quantize_quads(x, channels, pixels, plen, scale, zp, bounded, stage, plane_bytes);
+    case Isa::kScalar:
+      for (int64_t plane = 0; plane * 4 < channels; ++plane)
+        for (int64_t i = 0; i < plen; ++i)
+          for (int64_t j = 0; j < 4; ++j) {
+            const int64_t c = plane * 4 + j;
+            const float v = c < channels && i < pixels ? x[c * pixels + i] : 0.0f;
+            stage[plane * plane_bytes + 4 * i + j] = static_cast<uint8_t>(quantize_saturate(v / scale, zp, 0, 255));
+          }
+      return;
+  }
+}
+
 void range_f32(Isa isa, const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) {
   switch (isa) {
     case Isa::kAvx512Vnni: return avx512::range_f32(x, n, lo, hi, has_nonfinite);

@@ -130,6 +130,16 @@ void reset_range(Isa isa, float* acc);
 // `bounded`: the caller knows every x[i] / scale is finite and at most 256 in magnitude (x within
 // a finite range around 0 that the scale maps to 255 steps), so the NaN and range guards are skipped.
 void quantize_u8(Isa isa, const float* x, int64_t n, float scale, int32_t zp, uint8_t* out, bool bounded = false);
+// Whether quantize_quads can stage plan p's images: a 1x1 convolution of one input row (a
+// pointwise one over whole planes, see make_fused_conv), stride 1, no padding, channel quads.
+bool quantize_quads_fits(const ConvPlan& p);
+// quantize_u8 of `channels` planes of `pixels` floats each (x: [channels][pixels]) straight into
+// the staged layout of a plan where quantize_quads_fits (pixel i of the row at byte 4i):
+// plane k of `stage` (plane_bytes apart) holds pixel i of channel 4k + j at byte 4i + j for
+// i < plen (a multiple of the ISA's lanes), with the zero point where i >= pixels or
+// 4k + j >= channels. This replaces quantize_u8 then stage_conv_image, with the same bytes.
+void quantize_quads(Isa isa, const float* x, int64_t channels, int64_t pixels, int64_t plen, float scale, int32_t zp,
+                    bool bounded, uint8_t* stage, int64_t plane_bytes);
 // The range DynamicQuantizeLinear scans: lo = min(0, min x), hi = max(0, max x), NaN skipped;
 // *has_nonfinite says whether x holds any NaN or infinity.
 void range_f32(Isa isa, const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite);
@@ -141,6 +151,7 @@ void reset_range(float* acc);
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*);
+void quantize_quads(const float*, int64_t, int64_t, int64_t, float, int32_t, bool, uint8_t*, int64_t);
 void range_f32(const float*, int64_t, float*, float*, bool*);
 }  // namespace avx2
 // Row staging: dst[4 i + j] = src[j][i] ^ xor_mask for i < n (stride 1); for stride 2 the even
@@ -171,6 +182,7 @@ void stage_s2(const uint8_t* const src[4], int64_t n_even, int64_t n_odd, uint8_
 void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*);
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*);
+void quantize_quads(const float*, int64_t, int64_t, int64_t, float, int32_t, bool, uint8_t*, int64_t);
 void range_f32(const float*, int64_t, float*, float*, bool*);
 }  // namespace avx512
 

@@ -135,11 +135,11 @@ struct Ops {
   // round separately, which its error bound allows for.
   static F mul_add(F v, F r, F d) { return _mm256_add_ps(opaque(_mm256_mul_ps(v, r)), d); }
   static I bits(F v) { return _mm256_castps_si256(v); }
-  static I tie_marks(I b) {
-    return _mm256_xor_si256(_mm256_and_si256(b, _mm256_set1_epi32(0x1FFC)), _mm256_set1_epi32(0x1000));
-  }
-  static bool any_zero4(I a, I b, I c, I d) {
-    const I m = _mm256_min_epu32(_mm256_min_epu32(a, b), _mm256_min_epu32(c, d));
+  // Whether any lane of four vectors of bits(z) has (b & 0x1FFC) == 0 (see engine_avx512.cpp).
+  static bool any_tie4(I a, I b, I c, I d) {
+    const I k = _mm256_set1_epi32(0x1FFC);
+    const I m = _mm256_min_epu32(_mm256_min_epu32(_mm256_and_si256(a, k), _mm256_and_si256(b, k)),
+                                 _mm256_min_epu32(_mm256_and_si256(c, k), _mm256_and_si256(d, k)));
     return _mm256_movemask_epi8(_mm256_cmpeq_epi32(m, _mm256_setzero_si256())) != 0;
   }
   static I shift13(I b, I k) { return _mm256_srai_epi32(_mm256_sub_epi32(b, k), 13); }
@@ -147,6 +147,14 @@ struct Ops {
   static I pack_u8x4(I a, I b, I c, I d) {
     const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
     return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
+  // Four vectors of int32 (channels j = 0..3 of the same L pixels) to the quad layout (see
+  // engine_avx512.cpp): each 128-bit lane of the packs holds four pixels, transposed in-lane.
+  static void store_quads(uint8_t* p, I a, I b, I c, I d) {
+    const __m256i bytes = _mm256_packus_epi16(_mm256_packs_epi32(a, b), _mm256_packs_epi32(c, d));
+    const __m256i order = _mm256_setr_epi32(0x0C080400, 0x0D090501, 0x0E0A0602, 0x0F0B0703, 0x0C080400, 0x0D090501,
+                                            0x0E0A0602, 0x0F0B0703);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm256_shuffle_epi8(bytes, order));
   }
   static void store_u8x4(uint8_t* p, I a, I b, I c, I d) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), pack_u8x4(a, b, c, d));
@@ -214,6 +222,10 @@ void gemm(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int
 }
 void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
   quantize_impl(x, n, scale, zp, bounded, out);
+}
+void quantize_quads(const float* x, int64_t channels, int64_t pixels, int64_t plen, float scale, int32_t zp,
+                    bool bounded, uint8_t* stage, int64_t plane_bytes) {
+  quantize_quads_impl(x, channels, pixels, plen, scale, zp, bounded, stage, plane_bytes);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
 bool dyn_row(const DynRow& r, const DynRowIo& io) { return dyn_row_impl(r, io); }
@@ -364,6 +376,7 @@ void conv_image(const ConvPlan&, const uint8_t*, const int8_t*, int64_t, int64_t
 void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, const Epilogue&, void*) {}
 void reset_range(float*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
+void quantize_quads(const float*, int64_t, int64_t, int64_t, float, int32_t, bool, uint8_t*, int64_t) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
 bool dyn_row(const DynRow&, const DynRowIo&) { return false; }
 void stage_s1(const uint8_t* const*, int64_t, uint8_t, uint8_t*) {}

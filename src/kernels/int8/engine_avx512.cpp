@@ -108,17 +108,15 @@ struct Ops {
     const F d = _mm512_abs_ps(_mm512_sub_ps(y, rd));
     return _mm512_cmp_ps_mask(d, thr, _CMP_GT_OQ) != 0;
   }
-  // The bounded form of quantize_impl: z = v * r + d in one rounding; tie_marks is zero where
-  // bits(z) mod 8192 lies in [4096, 4099] ((b & 0x1FFC) ^ 0x1000 in one ternary-logic
-  // instruction); any_zero4 says whether any lane of four is; shift13 is (b - k) >> 13, arithmetic.
+  // The bounded form of quantize_impl: z = v * r + d in one rounding; any_tie4 says whether any
+  // lane of four vectors of bits(z) has (b & 0x1FFC) == 0 (a test into a mask register per
+  // vector); shift13 is (b - k) >> 13, arithmetic.
   static F mul_add(F v, F r, F d) { return _mm512_fmadd_ps(v, r, d); }
   static I bits(F v) { return _mm512_castps_si512(v); }
-  static I tie_marks(I b) {
-    return _mm512_ternarylogic_epi32(b, _mm512_set1_epi32(0x1FFC), _mm512_set1_epi32(0x1000), 0x6A);  // (A & B) ^ C
-  }
-  static bool any_zero4(I a, I b, I c, I d) {
-    const I m = _mm512_min_epu32(_mm512_min_epu32(a, b), _mm512_min_epu32(c, d));
-    return _mm512_testn_epi32_mask(m, m) != 0;
+  static bool any_tie4(I a, I b, I c, I d) {
+    const I m = _mm512_set1_epi32(0x1FFC);
+    return (_mm512_testn_epi32_mask(a, m) | _mm512_testn_epi32_mask(b, m) | _mm512_testn_epi32_mask(c, m) |
+            _mm512_testn_epi32_mask(d, m)) != 0;
   }
   static I shift13(I b, I k) { return _mm512_srai_epi32(_mm512_sub_epi32(b, k), 13); }
   // Four vectors of int32 to 4 * L bytes, each saturated to [0, 255].
@@ -126,6 +124,14 @@ struct Ops {
     const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
     const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     return _mm512_permutexvar_epi32(order, bytes);
+  }
+  // Four vectors of int32 (channels j = 0..3 of the same L pixels) to the quad layout, pixel i
+  // at bytes 4i..4i+3, each saturated to [0, 255]: the packs leave every 128-bit lane holding
+  // four pixels as [a0..a3 b0..b3 c0..c3 d0..d3], which one in-lane shuffle transposes.
+  static void store_quads(uint8_t* p, I a, I b, I c, I d) {
+    const __m512i bytes = _mm512_packus_epi16(_mm512_packs_epi32(a, b), _mm512_packs_epi32(c, d));
+    const __m512i order = _mm512_set4_epi32(0x0F0B0703, 0x0E0A0602, 0x0D090501, 0x0C080400);
+    _mm512_storeu_si512(p, _mm512_shuffle_epi8(bytes, order));
   }
   static void store_u8x4(uint8_t* p, I a, I b, I c, I d) { _mm512_storeu_si512(p, pack_u8x4(a, b, c, d)); }
   // prep_xb of bytes 4q..4q+3 of a vector (pack_u8x4's), without a trip through memory.
@@ -200,6 +206,10 @@ void gemm(const uint8_t* a, int64_t lda, int64_t rows, const int8_t* packed, int
 }
 void quantize_u8(const float* x, int64_t n, float scale, int32_t zp, bool bounded, uint8_t* out) {
   quantize_impl(x, n, scale, zp, bounded, out);
+}
+void quantize_quads(const float* x, int64_t channels, int64_t pixels, int64_t plen, float scale, int32_t zp,
+                    bool bounded, uint8_t* stage, int64_t plane_bytes) {
+  quantize_quads_impl(x, channels, pixels, plen, scale, zp, bounded, stage, plane_bytes);
 }
 void range_f32(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) { range_impl(x, n, lo, hi, has_nonfinite); }
 bool dyn_row(const DynRow& r, const DynRowIo& io) { return dyn_row_impl(r, io); }
@@ -608,6 +618,7 @@ void gemm(const uint8_t*, int64_t, int64_t, const int8_t*, int64_t, int64_t, con
 void reset_range(float*) {}
 void row_sums(const int8_t*, int64_t, int64_t, int32_t*) {}
 void quantize_u8(const float*, int64_t, float, int32_t, bool, uint8_t*) {}
+void quantize_quads(const float*, int64_t, int64_t, int64_t, float, int32_t, bool, uint8_t*, int64_t) {}
 void range_f32(const float*, int64_t, float*, float*, bool*) {}
 bool dyn_row(const DynRow&, const DynRowIo&) { return false; }
 void stage_plane(const ConvPlan&, const uint8_t*, int64_t, uint8_t, uint8_t, const uint8_t*, uint8_t*) {}

@@ -168,27 +168,30 @@ Result<OutSpec> read_out_spec(PrepareContext& ctx, bool is_static, const Shape& 
   return o;
 }
 
+void dynamic_x_run(Isa isa, const float* x, const float* x_range, int64_t n, XRun* run) {
+  float lo, hi;
+  bool nonfinite = false;
+  if (x_range) {
+    lo = x_range[0];
+    hi = x_range[1];
+    nonfinite = x_range[2] != 0.0f;  // reduce_range also marks infinite bounds
+  } else {
+    range_f32(isa, x, n, &lo, &hi, &nonfinite);
+  }
+  dynamic_params_fast(lo, hi, &run->scale, &run->zero_point);
+  run->zero_point_u8 = run->zero_point;
+  run->xor_mask = 0;
+  // With every x finite (so within [lo, hi], around 0), |x / scale| <= 255.
+  run->bounded = !nonfinite;
+}
+
 const uint8_t* prepare_x(Isa isa, const XSpec& spec, const void* x, const void* x_scale, const void* x_zero_point,
                          const float* x_range, int64_t n, uint8_t* buf, XRun* run) {
   switch (spec.mode) {
-    case XMode::kDynamic: {
-      float lo, hi;
-      bool nonfinite = false;
-      if (x_range) {
-        lo = x_range[0];
-        hi = x_range[1];
-        nonfinite = x_range[2] != 0.0f;  // reduce_range also marks infinite bounds
-      } else {
-        range_f32(isa, static_cast<const float*>(x), n, &lo, &hi, &nonfinite);
-      }
-      dynamic_params_fast(lo, hi, &run->scale, &run->zero_point);
-      run->zero_point_u8 = run->zero_point;
-      run->xor_mask = 0;
-      // With every x finite (so within [lo, hi], around 0), |x / scale| <= 255.
-      run->bounded = !nonfinite;
+    case XMode::kDynamic:
+      dynamic_x_run(isa, static_cast<const float*>(x), x_range, n, run);
       quantize_u8(isa, static_cast<const float*>(x), n, run->scale, run->zero_point, buf, run->bounded);
       return buf;
-    }
     case XMode::kStatic: {
       const int32_t shift = spec.qtype == DType::kInt8 ? 128 : 0;
       run->scale = spec.scale;

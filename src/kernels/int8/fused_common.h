@@ -146,6 +146,10 @@ inline void dynamic_params_fast(float lo, float hi, float* scale, int32_t* zero_
   dynamic_params(lo, hi, scale, zero_point);
 }
 
+// The run parameters of a dynamic op's float x (XMode::kDynamic), as prepare_x sets them, without
+// quantising: DynamicQuantizeLinear's scale and zero point for x's range (x_range, or a scan).
+void dynamic_x_run(Isa isa, const float* x, const float* x_range, int64_t n, XRun* run);
+
 // Quantises (or adopts) x for one run. For float x, writes n unsigned-domain bytes to `buf` and
 // returns buf; for quantised x returns x itself (then xor_mask says how to read it).
 // x_range: input 8 of a dynamic op, or null to scan x.

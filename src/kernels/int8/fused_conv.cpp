@@ -95,8 +95,11 @@ class FastConv final : public Kernel {
       ones_plan_ = make_conv_plan(ones, isa);
     }
     const int64_t c_out = op_.g.c_out;
+    // A dynamic pointwise convolution quantises its float input straight into the staged layout,
+    // without the separate pass over bytes that staging would read again.
+    quads_x_ = op_.x.mode == XMode::kDynamic && quantize_quads_fits(plan_);
     size_t off = 0;
-    if (op_.x.mode != XMode::kQuantized) {
+    if (op_.x.mode != XMode::kQuantized && !quads_x_) {
       xbuf_off_ = off;
       off += align64(static_cast<size_t>(op_.x_numel) + 64);
     }
@@ -131,9 +134,13 @@ class FastConv final : public Kernel {
     auto* colsum = reinterpret_cast<int32_t*>(base + colsum_off_);
     const ChannelArrays ch = carve_channel_arrays(base + ch_off_, c_out);
     XRun xr;
-    const uint8_t* xq = prepare_x(isa_, op_.x, a.inputs[kX], a.inputs[kXScale], a.inputs[kXZeroPoint],
-                                  op_.o.has_x_range ? static_cast<const float*>(a.inputs[kXRange]) : nullptr, op_.x_numel,
-                                  reinterpret_cast<uint8_t*>(base + xbuf_off_), &xr);
+    const float* x_range = op_.o.has_x_range ? static_cast<const float*>(a.inputs[kXRange]) : nullptr;
+    const uint8_t* xq = nullptr;
+    if (quads_x_)
+      dynamic_x_run(isa_, static_cast<const float*>(a.inputs[kX]), x_range, op_.x_numel, &xr);
+    else
+      xq = prepare_x(isa_, op_.x, a.inputs[kX], a.inputs[kXScale], a.inputs[kXZeroPoint], x_range, op_.x_numel,
+                     reinterpret_cast<uint8_t*>(base + xbuf_off_), &xr);
     // Channel sums of the weights, per run: keeping them would add 4 bytes per channel to the
     // resident weights, and they cost one pass over bytes the convolution reads anyway.
     // (Stored rows hold every weight once, zero padding aside, in either quad mode.)
@@ -171,7 +178,13 @@ class FastConv final : public Kernel {
           conv_image_direct(plan_, xq, taps, n, grp, xr.xor_mask, fill, e, a.outputs[0]);
           continue;
         }
-        stage_conv_image(plan_, xq, n, grp, xr.xor_mask, fill, stage);
+        if (quads_x_) {
+          const int64_t pixels = s.in_w;
+          quantize_quads(isa_, static_cast<const float*>(a.inputs[kX]) + (n * s.c_in() + grp * s.cin_g) * pixels,
+                         s.cin_g, pixels, plan_.plen, xr.scale, xr.zero_point, xr.bounded, stage, plan_.plane_bytes);
+        } else {
+          stage_conv_image(plan_, xq, n, grp, xr.xor_mask, fill, stage);
+        }
         if (op_.w.has_zero_point) conv_image(ones_plan_, stage, ones_plan_.ones.data(), 0, 0, sums, rowsum);
         conv_image(plan_, stage, quads, n, grp, e, a.outputs[0]);
       }
@@ -185,6 +198,7 @@ class FastConv final : public Kernel {
   Isa isa_;
   Epilogue epi_;
   ConvPlan plan_, ones_plan_;
+  bool quads_x_ = false;
   size_t xbuf_off_ = 0, quads_off_ = 0, range_off_ = 0, stage_off_ = 0, rowsum_off_ = 0, colsum_off_ = 0, ch_off_ = 0, scratch_ = 0;
 };
 

@@ -115,6 +115,7 @@ const std::vector<ConvCase>& conv_cases() {
       {2, 16, 16, 16, 14, 14, 3, 3, 2, 1, 1},  // depthwise, stride 2, batch 2
       {1, 32, 32, 32, 13, 13, 3, 3, 1, 1, 1},  // depthwise, stride 1
       {1, 16, 32, 1, 7, 9, 1, 1, 1, 0, 1},     // pointwise
+      {2, 10, 8, 2, 6, 9, 1, 1, 1, 0, 1},      // pointwise, grouped (5 channels a group), batch 2
       {1, 64, 128, 1, 3, 5, 1, 1, 1, 0, 1},    // pointwise, wide
       {1, 3, 5, 1, 8, 17, 3, 3, 1, 1, 1},      // channels not a multiple of 4
       {1, 6, 4, 2, 9, 9, 3, 3, 1, 0, 2},       // grouped, dilated, no padding
@@ -694,6 +695,29 @@ TEST(Int8Engine, QuantizeByReciprocalMatchesScalar) {
               for (int64_t i = 0; i < len; ++i)
                 ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " scale " << scale << " zp " << zp
                                            << (bounded ? " bounded" : "");
+            }
+        }
+        // The same values as planes staged in quads (quantize_quads): channels past the last and
+        // pixels past the plane hold the zero point.
+        for (int64_t channels : {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{6}}) {
+          const int64_t pixels = 300 / channels, plen = (pixels + 15) / 16 * 16, planes = (channels + 3) / 4;
+          const int64_t plane_bytes = 4 * plen + 8;
+          std::vector<uint8_t> q(300), want(static_cast<size_t>(planes * plane_bytes), 0xA5);
+          quantize_u8(Isa::kScalar, x.data(), 300, scale, zp, q.data());
+          for (int64_t k = 0; k < planes; ++k)
+            for (int64_t i = 0; i < plen; ++i)
+              for (int64_t j = 0; j < 4; ++j) {
+                const int64_t c = 4 * k + j;
+                want[k * plane_bytes + 4 * i + j] = c < channels && i < pixels ? q[c * pixels + i] : zp;
+              }
+          for (Isa isa : runnable_isas())
+            for (bool bounded : {false, true}) {
+              if (bounded && !may_bound) continue;
+              std::vector<uint8_t> got(want.size(), 0xA5);
+              quantize_quads(isa, x.data(), channels, pixels, plen, scale, zp, bounded, got.data(), plane_bytes);
+              for (size_t i = 0; i < got.size(); ++i)
+                ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " quads, " << channels << " channels, byte " << i
+                                           << " scale " << scale << " zp " << zp << (bounded ? " bounded" : "");
             }
         }
       }
