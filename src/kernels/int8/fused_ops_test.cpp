@@ -662,6 +662,34 @@ TEST(Int8Engine, DynamicParamsFastMatchesDivision) {
 // The fast ISAs quantise by the reciprocal with a tie check (quantize_impl): random scales over
 // many magnitudes (and the extremes that keep the division), random values in and past the
 // range, every length and offset around the four-vector blocks, both paths.
+// quantize_quads(isa, ...) equals quantize_u8(Isa::kScalar, ...) laid out in quads: channels
+// past the last and pixels past the plane hold the zero point.
+void expect_quads_match(const std::vector<float>& x, float scale, int32_t zp, bool bounded) {
+  for (int64_t channels : {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{6}}) {
+    const int64_t n = static_cast<int64_t>(x.size());
+    const int64_t pixels = n / channels, plen = (pixels + 15) / 16 * 16, planes = (channels + 3) / 4;
+    const int64_t plane_bytes = 4 * plen + 8;
+    std::vector<uint8_t> q(x.size()), want(static_cast<size_t>(planes * plane_bytes), 0xA5);
+    quantize_u8(Isa::kScalar, x.data(), n, scale, zp, q.data());
+    for (int64_t k = 0; k < planes; ++k)
+      for (int64_t i = 0; i < plen; ++i)
+        for (int64_t j = 0; j < 4; ++j) {
+          const int64_t c = 4 * k + j;
+          want[k * plane_bytes + 4 * i + j] = c < channels && i < pixels ? q[c * pixels + i] : zp;
+        }
+    for (Isa isa : runnable_isas()) {
+      std::vector<uint8_t> got(want.size(), 0xA5);
+      quantize_quads(isa, x.data(), channels, pixels, plen, scale, zp, bounded, got.data(), plane_bytes);
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " quads, " << channels << " channels, byte " << i << " scale "
+                                   << scale << " zp " << zp << (bounded ? " bounded" : "");
+    }
+  }
+}
+
+// Every ISA's quantize_u8 and quantize_quads against the scalar division, for scales across the
+// float range (and past the reciprocal's), values in and far past the 255 steps, and values on
+// and next to the half steps.
 TEST(Int8Engine, QuantizeByReciprocalMatchesScalar) {
   std::mt19937 rng(kSeed + 11);
   std::uniform_real_distribution<float> expo(-20.0f, 10.0f), unit(-1.0f, 1.0f);
@@ -670,7 +698,7 @@ TEST(Int8Engine, QuantizeByReciprocalMatchesScalar) {
   std::vector<float> x(300);
   for (float scale : scales) {
     for (int trial = 0; trial < 5; ++trial) {
-      // Trials 2 and 4 put x on and next to the half steps, near 0 and up to the bounded edge.
+      // Trials 2 and 4 put x on and next to the half steps, near 0 and up to 256 steps.
       const float span = trial == 0 ? 255.0f : trial == 1 ? 600.0f : trial == 2 ? 2.0f : trial == 3 ? 40000.0f : 256.0f;
       const bool half_steps = trial == 2 || trial == 4;
       for (auto& v : x) {
@@ -678,50 +706,70 @@ TEST(Int8Engine, QuantizeByReciprocalMatchesScalar) {
         if (half_steps) v = (std::round(v / scale * 2.0f) * 0.5f) * scale;
         if (half_steps && (rng() & 1)) v = std::nextafter(v, (rng() & 2) ? 1e30f : -1e30f);
       }
-      // The bounded contract: x finite and |x / scale| <= 256.
+      // The bounded contract at its widest: x finite and |x / scale| <= 256, any zero point.
       const bool may_bound = scale < 1e30f && span <= 256.0f;
       for (int zp : {0, 77, 255}) {
         for (int64_t n : {int64_t{300}, int64_t{64}, int64_t{63}, int64_t{33}, int64_t{1}}) {
           const int64_t off = static_cast<int64_t>(rng() % 3);
           const float* in = x.data() + off;
           const int64_t len = std::min<int64_t>(n, 300 - off);
-          std::vector<uint8_t> want(len);
+          std::vector<uint8_t> want(len), got(len);
           quantize_u8(Isa::kScalar, in, len, scale, zp, want.data());
           for (Isa isa : runnable_isas())
             for (bool bounded : {false, true}) {
               if (bounded && !may_bound) continue;
-              std::vector<uint8_t> got(len);
               quantize_u8(isa, in, len, scale, zp, got.data(), bounded);
               for (int64_t i = 0; i < len; ++i)
                 ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " scale " << scale << " zp " << zp
                                            << (bounded ? " bounded" : "");
             }
         }
-        // The same values as planes staged in quads (quantize_quads): channels past the last and
-        // pixels past the plane hold the zero point.
-        for (int64_t channels : {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{6}}) {
-          const int64_t pixels = 300 / channels, plen = (pixels + 15) / 16 * 16, planes = (channels + 3) / 4;
-          const int64_t plane_bytes = 4 * plen + 8;
-          std::vector<uint8_t> q(300), want(static_cast<size_t>(planes * plane_bytes), 0xA5);
-          quantize_u8(Isa::kScalar, x.data(), 300, scale, zp, q.data());
-          for (int64_t k = 0; k < planes; ++k)
-            for (int64_t i = 0; i < plen; ++i)
-              for (int64_t j = 0; j < 4; ++j) {
-                const int64_t c = 4 * k + j;
-                want[k * plane_bytes + 4 * i + j] = c < channels && i < pixels ? q[c * pixels + i] : zp;
-              }
-          for (Isa isa : runnable_isas())
-            for (bool bounded : {false, true}) {
-              if (bounded && !may_bound) continue;
-              std::vector<uint8_t> got(want.size(), 0xA5);
-              quantize_quads(isa, x.data(), channels, pixels, plen, scale, zp, bounded, got.data(), plane_bytes);
-              for (size_t i = 0; i < got.size(); ++i)
-                ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " quads, " << channels << " channels, byte " << i
-                                           << " scale " << scale << " zp " << zp << (bounded ? " bounded" : "");
-            }
-        }
+        expect_quads_match(x, scale, zp, false);
+        if (may_bound) expect_quads_match(x, scale, zp, true);
       }
     }
+  }
+}
+
+// The bounded form (engine.h: quantize_u8) as the dynamic ops use it: x within a range [lo, hi]
+// around 0, quantised with DynamicQuantizeLinear's scale and zero point for that range. Ranges of
+// every sign and magnitude; every other trial moves x onto and next to the half steps (inside the
+// range, whose ends stay), where the fast path must divide.
+TEST(Int8Engine, QuantizeBoundedMatchesScalar) {
+  std::mt19937 rng(kSeed + 12);
+  std::uniform_real_distribution<float> expo(-30.0f, 30.0f), unit(0.0f, 1.0f);
+  std::vector<float> x(300);
+  for (int trial = 0; trial < 600; ++trial) {
+    const float magnitude = std::exp2(expo(rng));
+    // Trials cycle through ranges of x >= 0 (ReLU outputs), x <= 0 and both signs.
+    const float below = trial % 3 == 0 ? 0.0f : trial % 3 == 1 ? 1.0f : unit(rng);
+    for (auto& v : x) v = (unit(rng) - below) * magnitude;
+    const auto [lo_it, hi_it] = std::minmax_element(x.begin(), x.end());
+    const float lo = std::min(0.0f, *lo_it), hi = std::max(0.0f, *hi_it);
+    float scale;
+    int32_t zp;
+    dynamic_params(lo, hi, &scale, &zp);
+    if ((trial / 3) % 2)
+      for (auto it = x.begin(); it != x.end(); ++it) {
+        if (it == lo_it || it == hi_it) continue;
+        float v = (std::round(*it / scale * 2.0f) * 0.5f) * scale;
+        if (rng() & 1) v = std::nextafter(v, (rng() & 2) ? 1e30f : -1e30f);
+        *it = std::clamp(v, lo, hi);
+      }
+    for (int64_t n : {int64_t{300}, int64_t{64}, int64_t{63}, int64_t{1}}) {
+      const int64_t off = static_cast<int64_t>(rng() % 3);
+      const float* in = x.data() + off;
+      const int64_t len = std::min<int64_t>(n, 300 - off);
+      std::vector<uint8_t> want(len), got(len);
+      quantize_u8(Isa::kScalar, in, len, scale, zp, want.data());
+      for (Isa isa : runnable_isas()) {
+        quantize_u8(isa, in, len, scale, zp, got.data(), /*bounded=*/true);
+        for (int64_t i = 0; i < len; ++i)
+          ASSERT_EQ(got[i], want[i]) << isa_name(isa) << " x " << in[i] << " in [" << lo << ", " << hi << "] scale "
+                                     << scale << " zp " << zp;
+      }
+    }
+    expect_quads_match(x, scale, zp, true);
   }
 }
 
