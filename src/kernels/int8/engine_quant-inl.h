@@ -5,23 +5,43 @@
 // ---- Quantisation ----
 
 void range_impl(const float* x, int64_t n, float* lo, float* hi, bool* has_nonfinite) {
-  Ops::F l = Ops::zerof(), h = Ops::zerof();
-  Ops::F nan = Ops::zerof();  // lanes become NaN once a NaN was seen
+  // Four accumulators of each kind, so that the scan runs at the vector units' throughput rather
+  // than at the latency of one chain of min, max and add, and the NaN test in one multiply-add
+  // (one rounding where there is FMA: its sums are 0 or NaN either way).
+  constexpr int kChains = 4;
+  Ops::F l[kChains], h[kChains], nan[kChains];  // nan: lanes become NaN once a NaN or inf was seen
+  TINYQ_UNROLL
+  for (int c = 0; c < kChains; ++c) l[c] = h[c] = nan[c] = Ops::zerof();
   int64_t i = 0;
+  for (; i + kChains * Ops::L <= n; i += kChains * Ops::L) {
+    TINYQ_UNROLL
+    for (int c = 0; c < kChains; ++c) {
+      const Ops::F v = Ops::loadf(x + i + c * Ops::L, Ops::L);
+      l[c] = Ops::min_keep(v, l[c]);
+      h[c] = Ops::max_keep(v, h[c]);
+      nan[c] = Ops::mul_add(v, Ops::zerof(), nan[c]);  // adds 0 for finite v, NaN for NaN and inf
+    }
+  }
   for (; i + Ops::L <= n; i += Ops::L) {
     const Ops::F v = Ops::loadf(x + i, Ops::L);
-    l = Ops::min_keep(v, l);
-    h = Ops::max_keep(v, h);
-    nan = Ops::addf(nan, Ops::mulf(v, Ops::zerof()));  // 0 for finite v, NaN for NaN and inf
+    l[0] = Ops::min_keep(v, l[0]);
+    h[0] = Ops::max_keep(v, h[0]);
+    nan[0] = Ops::mul_add(v, Ops::zerof(), nan[0]);
+  }
+  TINYQ_UNROLL
+  for (int c = 1; c < kChains; ++c) {
+    l[0] = Ops::min_keep(l[c], l[0]);
+    h[0] = Ops::max_keep(h[c], h[0]);
+    nan[0] = Ops::addf(nan[0], nan[c]);
   }
   // Lanes never hold NaN or -0 (they start at +0 and only take strictly smaller / larger
   // values), so any reduction order gives the scan's result.
   float rl = 0.0f, rh = 0.0f;
   bool any = false;
   if (i) {
-    rl = Ops::hmin(l);
-    rh = Ops::hmax(h);
-    any = Ops::any_nan(nan);
+    rl = Ops::hmin(l[0]);
+    rh = Ops::hmax(h[0]);
+    any = Ops::any_nan(nan[0]);
   }
   for (; i < n; ++i) {
     if (x[i] < rl) rl = x[i];

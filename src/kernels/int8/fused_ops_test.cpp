@@ -662,6 +662,36 @@ TEST(Int8Engine, DynamicParamsFastMatchesDivision) {
 // The fast ISAs quantise by the reciprocal with a tie check (quantize_impl): random scales over
 // many magnitudes (and the extremes that keep the division), random values in and past the
 // range, every length and offset around the four-vector blocks, both paths.
+// range_f32 on every ISA finds the minimum, the maximum and a non-finite value wherever it lies:
+// in any of the vector scan's accumulators, in its single-vector remainder or in the scalar tail.
+TEST(Int8Engine, RangeFindsExtremesAnywhere) {
+  std::mt19937 rng(kSeed + 13);
+  std::uniform_real_distribution<float> u(-5.0f, 5.0f);
+  const float specials[] = {std::nanf(""), std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(), -1e30f, 1e30f};
+  for (int64_t n : {int64_t{5}, int64_t{16}, int64_t{63}, int64_t{64}, int64_t{100}, int64_t{257}}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (auto& v : x) v = u(rng);
+    for (int64_t pos = 0; pos < n; ++pos)
+      for (float special : specials) {
+        const float keep = x[pos];
+        x[pos] = special;
+        float rlo, rhi;
+        bool rbad;
+        range_f32(Isa::kScalar, x.data(), n, &rlo, &rhi, &rbad);
+        for (Isa isa : runnable_isas()) {
+          float lo, hi;
+          bool bad;
+          range_f32(isa, x.data(), n, &lo, &hi, &bad);
+          ASSERT_EQ(bad, rbad) << isa_name(isa) << " n " << n << " at " << pos << " " << special;
+          ASSERT_EQ(lo, rlo) << isa_name(isa) << " n " << n << " at " << pos << " " << special;
+          ASSERT_EQ(hi, rhi) << isa_name(isa) << " n " << n << " at " << pos << " " << special;
+        }
+        x[pos] = keep;
+      }
+  }
+}
+
 // quantize_quads(isa, ...) equals quantize_u8(Isa::kScalar, ...) laid out in quads: channels
 // past the last and pixels past the plane hold the zero point.
 void expect_quads_match(const std::vector<float>& x, float scale, int32_t zp, bool bounded) {
