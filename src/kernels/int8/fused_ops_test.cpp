@@ -112,6 +112,8 @@ const std::vector<ConvCase>& conv_cases() {
       {1, 1, 16, 1, 11, 20, 3, 3, 1, 1, 1},    // single input channel (entry)
       {1, 16, 1, 1, 10, 19, 3, 3, 1, 1, 1},    // single output channel (exit)
       {1, 1, 16, 1, 24, 24, 3, 3, 2, 1, 1},    // strided stem
+      {1, 1, 16, 1, 9, 100, 3, 3, 2, 1, 1},    // strided stem, full channel blocks (8 x 3 vectors) and a rest
+      {1, 1, 12, 1, 5, 70, 3, 3, 1, 1, 1},     // stem, stride 1: blocks of 8 and 4 channels, 3 and 2 vectors
       {2, 16, 16, 16, 14, 14, 3, 3, 2, 1, 1},  // depthwise, stride 2, batch 2
       {1, 32, 32, 32, 13, 13, 3, 3, 1, 1, 1},  // depthwise, stride 1
       {1, 16, 32, 1, 7, 9, 1, 1, 1, 0, 1},     // pointwise
