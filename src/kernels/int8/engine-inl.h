@@ -441,7 +441,61 @@ void conv_image_rows(const ConvPlan& p, const uint8_t* stage, const int8_t* pack
   }
 }
 
+// conv_block for exactly T quads (short pointwise convolutions: 16, 32 and 64 input channels),
+// fully unrolled, with the epilogue of form K inlined: without the quad loop the sums stay in
+// registers through the epilogue (measured 4-11% faster on nr_metric_v1's pointwise layers, Zen 4).
+template <EpiForm K, int OCB, int XV, int T>
+void conv_block_quads(const ConvBlockArgs& a, const Epilogue& e, void* out) {
+  Ops::I acc[OCB][XV];
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) acc[o][v] = Ops::set1i(e.corr[a.c0 + o]);  // see finish_vec
+  const uint8_t* origin = a.origin;
+  const int8_t* w = a.w;
+  const int64_t wstride = a.wstride;
+  const int32_t* offsets = a.offsets;
+  TINYQ_UNROLL
+  for (int t = 0; t < T; ++t) {
+    const uint8_t* src = origin + offsets[t];
+    typename Ops::XP x[XV];
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) x[v] = Ops::prep_x(Ops::loadu(src + v * Ops::L * 4));
+    TINYQ_UNROLL
+    for (int o = 0; o < OCB; ++o) {
+      const typename Ops::WP wq = Ops::prep_wb(w + o * wstride + t * 4);
+      TINYQ_UNROLL
+      for (int v = 0; v < XV; ++v) acc[o][v] = Ops::dot(acc[o][v], x[v], wq);
+    }
+  }
+  Ops::I done[OCB][XV];  // see conv_block
+  TINYQ_UNROLL
+  for (int o = 0; o < OCB; ++o)
+    TINYQ_UNROLL
+    for (int v = 0; v < XV; ++v) done[o][v] = acc[o][v];
+  conv_block_finish_k<K, OCB, XV>(done, a, e, out);
+}
+
 using ConvBlockFn = void (*)(const ConvBlockArgs&, const Epilogue&, void*);
+
+// The conv_block_quads of a full block (kMaxOcb channels x 3 vectors, make_conv_plan's block),
+// or null.
+ConvBlockFn conv_block_quads_fn(EpiForm form, int64_t quads) {
+  if constexpr (!Ops::kFormBlocks) return nullptr;
+  return with_form(form, [&](auto f) -> ConvBlockFn {
+    constexpr EpiForm K = decltype(f)::kForm;
+    if constexpr (K == EpiForm::kAny) {
+      return nullptr;
+    } else {
+      switch (quads) {
+        case 4: return &conv_block_quads<K, kMaxOcb, 3, 4>;
+        case 8: return &conv_block_quads<K, kMaxOcb, 3, 8>;
+        case 16: return &conv_block_quads<K, kMaxOcb, 3, 16>;
+        default: return nullptr;
+      }
+    }
+  });
+}
 
 template <int OCB>
 ConvBlockFn conv_block_fn(int xv) {
@@ -473,6 +527,7 @@ void conv_image_impl(const ConvPlan& p, const uint8_t* stage, const int8_t* pack
   a.quads = p.quads;
   a.wstride = wstride;
   a.ch_stride = out_plane;
+  const ConvBlockFn full = p.ocb == kMaxOcb && p.xv == 3 ? conv_block_quads_fn(epi_form(e), p.quads) : nullptr;
   for (int64_t y = 0; y < s.out_h; ++y) {
     const uint8_t* row = stage + y * p.ystride;
     int64_t oc0 = 0;
@@ -490,7 +545,7 @@ void conv_image_impl(const ConvPlan& p, const uint8_t* stage, const int8_t* pack
         a.origin = row + x0 * 4;
         a.pos = y * s.out_w + x0;
         a.out_index = (n * s.c_out() + c) * out_plane + a.pos;
-        conv_block_fn(ocb, xv)(a, e, out);
+        (full && ocb == kMaxOcb && xv == 3 ? full : conv_block_fn(ocb, xv))(a, e, out);
         xv0 += xv;
       }
       oc0 += ocb;

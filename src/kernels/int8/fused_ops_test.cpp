@@ -119,6 +119,8 @@ const std::vector<ConvCase>& conv_cases() {
       {1, 16, 32, 1, 7, 9, 1, 1, 1, 0, 1},     // pointwise
       {2, 10, 8, 2, 6, 9, 1, 1, 1, 0, 1},      // pointwise, grouped (5 channels a group), batch 2
       {1, 64, 128, 1, 3, 5, 1, 1, 1, 0, 1},    // pointwise, wide
+      {1, 32, 16, 1, 7, 8, 1, 1, 1, 0, 1},     // pointwise, 8 quads, full blocks (8 x 3 vectors) and a rest
+      {1, 64, 12, 1, 5, 10, 1, 1, 1, 0, 1},    // pointwise, 16 quads, blocks of 8 and 4 channels
       {1, 3, 5, 1, 8, 17, 3, 3, 1, 1, 1},      // channels not a multiple of 4
       {1, 6, 4, 2, 9, 9, 3, 3, 1, 0, 2},       // grouped, dilated, no padding
       {1, 5, 7, 1, 6, 11, 5, 2, 3, 2, 1},      // 5x2 kernel, stride 3
