@@ -66,10 +66,14 @@ TEST_F(CliTest, BenchJsonHasTheSharedKeys) {
   auto r = tinyq_cli("bench " + model("vmaf_tiny_v2") + " --batch 8 --iters 20 --json");
   ASSERT_EQ(r.code, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
-  for (const char* key : {"median_us", "p10_us", "batch", "median_us_per_sample", "threads"})
+  for (const char* key : {"median_us", "p10_us", "batch", "median_us_per_sample", "threads", "runs_per_sample"})
     EXPECT_TRUE(j.contains(key)) << key;
   EXPECT_EQ(j["batch"], 8);
   EXPECT_GT(j["median_us"].get<double>(), 0.0);
+  // A sub-microsecond model is timed in groups of runs; the total stays near the runs asked for.
+  EXPECT_GE(j["runs_per_sample"].get<int>(), 1);
+  EXPECT_LE(j["iters"].get<int>(), 20);
+  EXPECT_GE(j["iters"].get<int>(), j["runs_per_sample"].get<int>());
 }
 
 TEST_F(CliTest, TruncatedModelIsExit2NamingTheFile) {
