@@ -123,6 +123,15 @@ class XnnDepthwiseConv final : public Kernel {
   }
 
   size_t scratch_bytes() const override { return tail_->scratch_bytes(); }
+  // XNNPACK's operators pack every channel's bias and k x k taps (f32 CHW depthwise packing), so
+  // they keep at least that many floats; plus the last channel's DirectConv copy.
+  size_t resident_bytes() const override {
+    const size_t per_channel = static_cast<size_t>(c_.k[1] * c_.k[2] + 1) * sizeof(float);
+    size_t channels = 0;
+    if (all_.op) channels += static_cast<size_t>(c_.c_in);
+    if (head_.op) channels += static_cast<size_t>(c_.c_in - 1);
+    return channels * per_channel + tail_->packed_bytes();
+  }
 
   void run(const KernelArgs& a) override {
     const float* x = static_cast<const float*>(a.inputs[0]);
@@ -259,7 +268,7 @@ Result<std::unique_ptr<Kernel>> make_conv(PrepareContext& ctx) {
             conv->run(static_cast<const float*>(a.inputs[0]), static_cast<float*>(a.outputs[0]), a.scratch,
                       has_sum ? static_cast<const float*>(a.inputs[3]) : nullptr, a.threadpool);
           },
-          scratch);
+          scratch, conv->packed_bytes());
     }
   }
   return make_kernel([c, has_bias, has_sum](const KernelArgs& a) {

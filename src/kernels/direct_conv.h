@@ -31,6 +31,8 @@ class DirectConv {
   static std::unique_ptr<DirectConv> create(const DirectConvParams& p, const float* weights, const float* bias);
 
   size_t scratch_bytes() const;
+  // The packed copy of the weights and bias it keeps.
+  size_t packed_bytes() const { return packed_group_stride * static_cast<size_t>(p.groups) * sizeof(float); }
   // x: [batch][groups*cin_g][in_h][in_w], y: [batch][groups*cout_g][out_h][out_w]; sum (shaped
   // like y, or nullptr) is added to the output before the clamp. Rows run on `pool` when given.
   void run(const float* x, float* y, void* scratch, const float* sum = nullptr, pthreadpool_t pool = nullptr) const;

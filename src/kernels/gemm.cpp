@@ -22,8 +22,11 @@ namespace {
 struct AlignedFloats {
   struct Free { void operator()(float* p) const { std::free(p); } };
   std::unique_ptr<float[], Free> data;
+  size_t size = 0;
   explicit AlignedFloats(size_t n)
-      : data(n ? static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64)) : nullptr) {}
+      : data(n ? static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64)) : nullptr),
+        size(n) {}
+  size_t bytes() const { return data ? size * sizeof(float) : 0; }
 };
 
 // How C broadcasts onto [M, N]: element (i, j) is c[i * row_stride + j * col_stride].
@@ -89,6 +92,7 @@ class FastGemm final : public Kernel {
   }
 
   size_t scratch_bytes() const override { return sizeof(float) * ((scratch_packed_ + 15) / 16 * 16 + scratch_a_); }
+  size_t resident_bytes() const override { return packed_.bytes(); }
 
   void run(const KernelArgs& args) override {
     const float* a = static_cast<const float*>(args.inputs[0]);
@@ -235,6 +239,7 @@ class FastMatMul final : public Kernel {
   }
 
   size_t scratch_bytes() const override { return packed_.data ? 0 : sizeof(float) * per_pack_; }
+  size_t resident_bytes() const override { return packed_.bytes(); }
 
   void run(const KernelArgs& args) override {
     const float* a = static_cast<const float*>(args.inputs[0]);

@@ -54,22 +54,24 @@ class Kernel {
   virtual size_t resident_bytes() const { return 0; }
 };
 
-// A Kernel around a callable `void(const KernelArgs&)`, for kernels whose state fits in a capture.
+// A Kernel around a callable `void(const KernelArgs&)`, for kernels whose state fits in a capture;
+// `resident` is what the capture keeps (Kernel::resident_bytes).
 template <typename Fn>
 class LambdaKernel final : public Kernel {
  public:
-  LambdaKernel(Fn fn, size_t scratch) : fn_(std::move(fn)), scratch_(scratch) {}
+  LambdaKernel(Fn fn, size_t scratch, size_t resident) : fn_(std::move(fn)), scratch_(scratch), resident_(resident) {}
   void run(const KernelArgs& args) override { fn_(args); }
   size_t scratch_bytes() const override { return scratch_; }
+  size_t resident_bytes() const override { return resident_; }
 
  private:
   Fn fn_;
-  size_t scratch_;
+  size_t scratch_, resident_;
 };
 
 template <typename Fn>
-std::unique_ptr<Kernel> make_kernel(Fn fn, size_t scratch_bytes = 0) {
-  return std::make_unique<LambdaKernel<Fn>>(std::move(fn), scratch_bytes);
+std::unique_ptr<Kernel> make_kernel(Fn fn, size_t scratch_bytes = 0, size_t resident_bytes = 0) {
+  return std::make_unique<LambdaKernel<Fn>>(std::move(fn), scratch_bytes, resident_bytes);
 }
 
 // What a factory sees of its node at plan time.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ir/graph.h"
+#include "kernels/testing.h"
 #include "runtime/runtime_test_util.h"
 
 // Counts heap allocations made while g_count_allocations is set (this test binary only).
@@ -151,6 +152,42 @@ TEST(Session, ShapeInputsFromTheGraphArePlannedOnTheirValues) {
     ASSERT_TRUE(out.is_ok()) << out.status().to_string();
     EXPECT_EQ((*out)[0].shape(), want);
   }
+}
+
+// resident_weight_bytes counts the initializers and the copies the kernels keep besides: a Gemm
+// with a constant B packs it at plan time, a 3x3 Conv packs its weights and bias.
+TEST(Session, ResidentWeightsCountTheKernelsPackedCopies) {
+  ir::Graph g;
+  g.inputs.push_back(value("x", DType::kFloat32, {{1, ""}, {2, ""}, {6, ""}, {6, ""}}));
+  g.inputs.push_back(value("a", DType::kFloat32, {{3, ""}, {40, ""}}));
+  g.outputs.push_back(value("y", DType::kFloat32, {{1, ""}, {4, ""}, {6, ""}, {6, ""}}));
+  g.outputs.push_back(value("z", DType::kFloat32, {{3, ""}, {24, ""}}));
+  std::vector<float> w(4 * 2 * 3 * 3, 0.5f), b(4, 1.0f), gb(40 * 24, 0.25f);
+  g.initializers["w"] = Tensor::from_vector<float>({4, 2, 3, 3}, w);
+  g.initializers["b"] = Tensor::from_vector<float>({4}, b);
+  g.initializers["gb"] = Tensor::from_vector<float>({40, 24}, gb);
+  ir::Node conv = node("Conv", {"x", "w", "b"}, {"y"});
+  conv.attributes["pads"] = kernels::testing::attr_ints({1, 1, 1, 1});
+  g.nodes.push_back(conv);
+  g.nodes.push_back(node("Gemm", {"a", "gb"}, {"z"}));
+  auto s = Session::from_ir(model_of(std::move(g)), "m");
+  ASSERT_TRUE(s.is_ok()) << s.status().to_string();
+  const size_t initializers = sizeof(float) * (w.size() + b.size() + gb.size());
+  // Packed copies hold at least every weight and bias again.
+  EXPECT_GE((*s)->resident_weight_bytes(), 2 * initializers);
+  SessionOptions reference;
+  reference.reference_kernels = true;
+  auto ref = Session::from_ir(model_of([&] {
+    ir::Graph h;
+    h.inputs.push_back(value("a", DType::kFloat32, {{3, ""}, {40, ""}}));
+    h.outputs.push_back(value("z", DType::kFloat32, {{3, ""}, {24, ""}}));
+    h.initializers["gb"] = Tensor::from_vector<float>({40, 24}, gb);
+    h.nodes.push_back(node("Gemm", {"a", "gb"}, {"z"}));
+    return h;
+  }()), "gemm", reference);
+  ASSERT_TRUE(ref.is_ok()) << ref.status().to_string();
+  // The reference kernels keep no copies.
+  EXPECT_EQ((*ref)->resident_weight_bytes(), sizeof(float) * gb.size());
 }
 
 // Shape -> Concat -> Reshape (as nr_metric_v1 does): folded at plan time, so the image data
