@@ -314,9 +314,9 @@ void quantize_u8(Isa isa, const float* x, int64_t n, float scale, int32_t zp, ui
 
 bool quantize_quads_fits(const ConvPlan& p) {
   const ConvShape& s = p.s;
+  // Then the plan stages one row per plane, plen >= in_w pixels long, with no padding before it.
   return !p.direct && p.mode == QuadMode::kChannels && s.in_h == 1 && s.out_h == 1 && s.k_h == 1 && s.k_w == 1 &&
-         s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 && s.pad_left == 0 && s.out_w == s.in_w &&
-         p.stage_rows == 1 && p.plen >= s.in_w;
+         s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 && s.pad_left == 0 && s.out_w == s.in_w;
 }
 
 void quantize_quads(Isa isa, const float* x, int64_t channels, int64_t pixels, int64_t plen, float scale, int32_t zp,
